@@ -1,0 +1,38 @@
+namespace Malunet.Models;
+
+/// <summary>
+/// Architecture names accepted by <c>--model</c>, their default options, and the factory that builds them.
+/// </summary>
+public static class ModelCatalog
+{
+    private sealed record Entry(string Name, string Description, long[] DefaultCList, Func<ModelOptions, SegmentationModel> Build);
+
+    private static readonly Entry[] Entries =
+    {
+        new("malunet", "MALUNet (Ruan et al., BIBM 2022): IEA + DGA stages, SAB+CAB bridge",
+            new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, MalunetArchitecture.Malunet)),
+    };
+
+    /// <summary>All architecture names with a one-line description.</summary>
+    public static IEnumerable<(string Name, string Description)> List() => Entries.Select(e => (e.Name, e.Description));
+
+    private static Entry Find(string name) =>
+        Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"unknown --model '{name}'; known: {string.Join(", ", Entries.Select(e => e.Name))}");
+
+    /// <summary>Fills in architecture defaults (c_list) and checks the values; throws ArgumentException with a one-line reason.</summary>
+    public static ModelOptions Resolve(ModelOptions options)
+    {
+        var e = Find(options.Model);
+        if (options.NumClasses < 1) throw new ArgumentException($"--num-classes must be at least 1, got {options.NumClasses}");
+        if (options.InputChannels < 1) throw new ArgumentException($"--input-channels must be at least 1, got {options.InputChannels}");
+        return options with { Model = e.Name, CList = options.CList ?? e.DefaultCList };
+    }
+
+    /// <summary>Builds the network described by <paramref name="options"/> (on the CPU, freshly initialised).</summary>
+    public static SegmentationModel Create(ModelOptions options)
+    {
+        var resolved = Resolve(options);
+        return Find(resolved.Model).Build(resolved);
+    }
+}

@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Models;
+
+/// <summary>
+/// A segmentation network of the catalog: maps a B x C_in x H x W image batch to B x classes x H x W sigmoid
+/// probabilities. Knows the options it was built from and the input sizes it accepts.
+/// </summary>
+public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
+{
+    protected SegmentationModel(string name, ModelOptions options) : base(name) => Options = options;
+
+    /// <summary>The (resolved) options this network was built from.</summary>
+    public ModelOptions Options { get; }
+
+    /// <summary>Height and width must be multiples of this (2 to the number of poolings).</summary>
+    public abstract int SizeDivisor { get; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> with a one-line reason if the batch has the wrong shape.</summary>
+    public void CheckInput(Tensor x)
+    {
+        if (x.dim() != 4)
+            throw new ArgumentException($"input must be a 4-D batch N x C x H x W, got shape [{string.Join(", ", x.shape)}]");
+        if (x.shape[1] != Options.InputChannels)
+            throw new ArgumentException($"input has {x.shape[1]} channels, the model expects {Options.InputChannels}");
+        long h = x.shape[2], w = x.shape[3];
+        if (h % SizeDivisor != 0 || w % SizeDivisor != 0 || h == 0 || w == 0)
+            throw new ArgumentException($"input height and width must be positive multiples of {SizeDivisor}, got {h}x{w}");
+    }
+}

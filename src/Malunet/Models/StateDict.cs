@@ -1,0 +1,41 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Models;
+
+/// <summary>Copies named tensors into a module's parameters and buffers, with one-line errors for mismatches.</summary>
+public static class StateDict
+{
+    /// <summary>
+    /// Loads <paramref name="weights"/> into <paramref name="module"/> by name. Every parameter must be present with
+    /// the same shape; unexpected keys are an error too, so a checkpoint of another architecture is never half-loaded.
+    /// Values are copied (and converted to the parameter's dtype and device).
+    /// </summary>
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string source = "checkpoint")
+    {
+        var targets = module.state_dict();
+        var missing = targets.Keys.Where(k => !weights.ContainsKey(k)).ToList();
+        var unexpected = weights.Keys.Where(k => !targets.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+        {
+            string Show(List<string> l) => l.Count == 0 ? "none" : string.Join(", ", l.Take(5)) + (l.Count > 5 ? $" (+{l.Count - 5} more)" : "");
+            throw new InvalidDataException(
+                $"{source} does not match the model: missing {missing.Count} key(s): {Show(missing)}; unexpected {unexpected.Count} key(s): {Show(unexpected)}. " +
+                "Are the model options (--model, --c-list, --split-att, --bridge) those it was trained with?");
+        }
+        foreach (var (k, target) in targets)
+        {
+            var src = weights[k];
+            if (!src.shape.SequenceEqual(target.shape))
+                throw new InvalidDataException(
+                    $"{source}: {k} has shape [{string.Join(", ", src.shape)}], the model expects [{string.Join(", ", target.shape)}]");
+        }
+        using var _ = torch.no_grad();
+        foreach (var (k, target) in targets)
+            target.copy_(weights[k]);
+    }
+
+    /// <summary>The module's parameters and buffers as detached CPU float tensors, in registration order.</summary>
+    public static List<(string Name, Tensor Value)> Export(nn.Module module) =>
+        module.state_dict().Select(kv => (kv.Key, kv.Value.detach().cpu().contiguous())).ToList();
+}
