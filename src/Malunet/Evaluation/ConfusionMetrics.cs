@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Evaluation;
+
+/// <summary>
+/// A binary confusion matrix pooled over every pixel of every image, and the paper's five metrics computed from it
+/// exactly as the official <c>engine.py</c> does: a pixel is predicted foreground when <c>p &gt;= threshold</c>
+/// and is foreground in the ground truth when <c>g &gt;= 0.5</c> (note <c>&gt;=</c>); mIoU is the foreground IoU
+/// TP/(TP+FP+FN), DSC = 2TP/(2TP+FP+FN), Acc = (TP+TN)/all, Sen = TP/(TP+FN), Spe = TN/(TN+FP); a metric whose
+/// denominator is 0 is 0.
+/// </summary>
+public sealed class ConfusionMetrics
+{
+    public long TP { get; private set; }
+    public long FP { get; private set; }
+    public long FN { get; private set; }
+    public long TN { get; private set; }
+    public int Images { get; private set; }
+    public double Threshold { get; }
+
+    public ConfusionMetrics(double threshold = 0.5) => Threshold = threshold;
+
+    /// <summary>Adds a batch: probabilities and ground truth of the same shape (B x 1 x H x W or B x H x W).</summary>
+    public void Add(Tensor probabilities, Tensor groundTruth)
+    {
+        if (!probabilities.shape.SequenceEqual(groundTruth.shape))
+            throw new ArgumentException($"prediction [{string.Join(",", probabilities.shape)}] and ground truth [{string.Join(",", groundTruth.shape)}] differ in shape");
+        using var scope = NewDisposeScope();
+        var p = probabilities.ge(Threshold);
+        var g = groundTruth.ge(0.5);
+        long tp = (p & g).sum().item<long>();
+        long predicted = p.sum().item<long>();
+        long actual = g.sum().item<long>();
+        long all = p.numel();
+        TP += tp;
+        FP += predicted - tp;
+        FN += actual - tp;
+        TN += all - predicted - actual + tp;
+        Images += (int)probabilities.shape[0];
+    }
+
+    static double Ratio(double num, double den) => den != 0 ? num / den : 0;
+    public double MIoU => Ratio(TP, TP + FP + FN);
+    public double Dsc => Ratio(2.0 * TP, 2.0 * TP + FP + FN);
+    public double Accuracy => Ratio(TN + TP, TP + FP + FN + TN);
+    public double Sensitivity => Ratio(TP, TP + FN);
+    public double Specificity => Ratio(TN, TN + FP);
+
+    public JsonObject ToJson() => new()
+    {
+        ["miou"] = MIoU, ["dsc"] = Dsc, ["acc"] = Accuracy, ["sen"] = Sensitivity, ["spe"] = Specificity,
+        ["tp"] = TP, ["fp"] = FP, ["fn"] = FN, ["tn"] = TN, ["images"] = Images, ["threshold"] = Threshold,
+    };
+
+    public override string ToString() =>
+        $"mIoU {MIoU:F4}  DSC {Dsc:F4}  Acc {Accuracy:F4}  Sen {Sensitivity:F4}  Spe {Specificity:F4}";
+}
