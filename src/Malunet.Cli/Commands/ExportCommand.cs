@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Malunet.Models;
+using Malunet.Native;
+
+namespace Malunet.Cli.Commands;
+
+/// <summary><c>malunet export</c>: write a network's weights in another format.</summary>
+public static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth", Required = true };
+        var format = new Option<string>("--format")
+        {
+            Description = "pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
+            Required = true,
+        };
+        format.AcceptOnlyFromAmong("pth", "safetensors", "malunet");
+        var output = new Option<string>("--output") { Description = "Output file", Required = true };
+        var cmd = new Command("export", "Convert weights: to a PyTorch state_dict (.pth, safetensors) or to our checkpoint");
+        cmd.Options.Add(weights);
+        cmd.Options.Add(format);
+        cmd.Options.Add(output);
+        model.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            model.Bind(r);
+            TorchRuntime.EnsureLoaded();
+            var net = model.Load(r, r.GetValue(weights)!);
+            var outPath = r.GetValue(output)!;
+            switch (r.GetValue(format))
+            {
+                case "pth":
+                    ModelCheckpoint.ExportForPyTorch(outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? outPath + ".pth" : outPath, net);
+                    break;
+                case "safetensors":
+                    if (!outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--format safetensors needs an --output ending in .safetensors");
+                    ModelCheckpoint.ExportForPyTorch(outPath, net);
+                    break;
+                default:
+                    ModelCheckpoint.Save(outPath, net);
+                    break;
+            }
+            Console.WriteLine($"wrote {outPath}");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Malunet.Native;
+using TorchSharp;
+
+namespace Malunet.Cli;
+
+/// <summary><c>--device</c> and <c>--threads</c>, shared by the commands that run a network.</summary>
+public sealed class DeviceArguments
+{
+    public Option<string> Device { get; } = new("--device") { Description = "cpu, or cuda[:N] with a CUDA libtorch", DefaultValueFactory = _ => "cpu" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
+
+    public void AddTo(Command c)
+    {
+        c.Options.Add(Device);
+        c.Options.Add(Threads);
+    }
+
+    public torch.Device Resolve(ParseResult r)
+    {
+        TorchRuntime.EnsureLoaded();
+        var threads = r.GetValue(Threads);
+        if (threads is { } t)
+        {
+            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
+            torch.set_num_threads(t);
+        }
+        try { return TorchRuntime.ResolveDevice(r.GetValue(Device)!); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+}

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Malunet.Cli.Commands;
+using Malunet.Native;
+
+namespace Malunet.Cli;
+
+/// <summary>The <c>malunet</c> command: verbs as nnU-Net's (train, predict, evaluate, export), plus info and bench.</summary>
+public static class MalunetCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("malunet: MALUNet skin-lesion segmentation (Ruan et al., BIBM 2022) on TorchSharp: " +
+                                   "train, evaluate, predict, export, serve.");
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"malunet: error: {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+            return 2;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return Report(e);
+        }
+    }
+
+    /// <summary>One line on stderr; 2 for usage errors, 130 for Ctrl-C, 1 for everything else.</summary>
+    public static int Report(Exception e)
+    {
+        switch (e)
+        {
+            case UsageException:
+                Console.Error.WriteLine($"malunet: error: {e.Message}");
+                return 2;
+            case OperationCanceledException:
+                Console.Error.WriteLine("malunet: cancelled");
+                return 130;
+            case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or NativeLibraryException
+                or IOException or UnauthorizedAccessException or ArgumentException:
+                Console.Error.WriteLine($"malunet: error: {e.Message}");
+                return 1;
+            default:
+                Console.Error.WriteLine($"malunet: internal error: {e.GetType().Name}: {e.Message}");
+                if (Environment.GetEnvironmentVariable("MALUNET_DEBUG") == "1") Console.Error.WriteLine(e);
+                return 1;
+        }
+    }
+}

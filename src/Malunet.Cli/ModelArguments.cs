@@ -1,0 +1,85 @@
+using System.CommandLine;
+using Malunet.Models;
+
+namespace Malunet.Cli;
+
+/// <summary>The model options every command accepts, bound to <see cref="ModelOptions"/>.</summary>
+public sealed class ModelArguments
+{
+    public Option<string> Model { get; } = new("--model")
+    {
+        Description = "Architecture: " + string.Join(", ", ModelCatalog.List().Select(m => m.Name)),
+        DefaultValueFactory = _ => "malunet",
+    };
+    public Option<string?> CList { get; } = new("--c-list") { Description = "Stage widths, comma-separated (malunet default: 8,16,24,32,48,64)" };
+    public Option<string> SplitAtt { get; } = new("--split-att") { Description = "Channel-attention heads: fc or conv", DefaultValueFactory = _ => "fc" };
+    public Option<bool> Bridge { get; } = new("--bridge") { Description = "Use the SC attention bridge: true or false", DefaultValueFactory = _ => true };
+    public Option<string> BridgeOrder { get; } = new("--bridge-order") { Description = "sab-first (paper) or cab-first", DefaultValueFactory = _ => "sab-first" };
+    public Option<int> NumClasses { get; } = new("--num-classes") { Description = "Output channels", DefaultValueFactory = _ => 1 };
+    public Option<int> InputChannels { get; } = new("--input-channels") { Description = "Input channels", DefaultValueFactory = _ => 3 };
+
+    private IEnumerable<Option> All => new Option[] { Model, CList, SplitAtt, Bridge, BridgeOrder, NumClasses, InputChannels };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in All) command.Options.Add(o);
+    }
+
+    /// <summary>True if the user set any model option explicitly.</summary>
+    public bool AnyGiven(ParseResult r) => All.Any(o => r.GetResult(o) is { Implicit: false });
+
+    /// <summary>The options, resolved and checked; a bad value is a <see cref="UsageException"/>.</summary>
+    public ModelOptions Bind(ParseResult r)
+    {
+        try
+        {
+            var cList = r.GetValue(CList);
+            return ModelCatalog.Resolve(new ModelOptions
+            {
+                Model = r.GetValue(Model)!,
+                CList = cList == null ? null : ModelOptions.ParseCList(cList),
+                SplitAtt = ModelOptions.ParseSplitAtt(r.GetValue(SplitAtt)!),
+                Bridge = r.GetValue(Bridge),
+                BridgeOrder = ModelOptions.ParseBridgeOrder(r.GetValue(BridgeOrder)!),
+                NumClasses = r.GetValue(NumClasses),
+                InputChannels = r.GetValue(InputChannels),
+            });
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>Builds the network (validating the option combination, e.g. c_list length).</summary>
+    public SegmentationModel Create(ParseResult r)
+    {
+        var o = Bind(r);
+        try { return ModelCatalog.Create(o); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+
+    /// <summary>
+    /// Loads a weights file: our checkpoints carry their options (a note is printed if flags were also given);
+    /// PyTorch files use the flags.
+    /// </summary>
+    public SegmentationModel Load(ParseResult r, string weights)
+    {
+        var flags = Bind(r);
+        var file = ModelCheckpoint.Read(weights);
+        try
+        {
+            if (file.StoredOptions != null && AnyGiven(r) && !file.StoredOptions.Equals(flags))
+                Console.Error.WriteLine($"malunet: note: {weights} stores its model options ({file.StoredOptions}); the model flags are ignored");
+            SegmentationModel model;
+            try { model = ModelCatalog.Create(file.StoredOptions ?? flags); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            StateDict.Load(model, file.Tensors, weights);
+            return model;
+        }
+        finally
+        {
+            foreach (var t in file.Tensors.Values) t.Dispose();
+        }
+    }
+}
