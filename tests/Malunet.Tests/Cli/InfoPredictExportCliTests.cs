@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using Malunet.Interop;
+using static TorchSharp.torch;
+
+namespace Malunet.Tests.Cli;
+
+public class InfoPredictExportCliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("malunet-cli-").FullName;
+    public void Dispose() => Directory.Delete(dir, true);
+
+    [Fact]
+    public void Info_prints_the_paper_counts()
+    {
+        var r = CliRunner.Run("info");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("177,943", r.Stdout);
+        Assert.Contains("175,031", r.Stdout);
+        Assert.Contains("82,972,800", r.Stdout);
+    }
+
+    [Fact]
+    public void Info_json_has_the_counts_and_options()
+    {
+        var r = CliRunner.Run("info", "--json", "--split-att", "conv", "--bridge", "false");
+        Assert.Equal(0, r.ExitCode);
+        var o = JsonNode.Parse(r.Stdout)!;
+        Assert.Equal("conv", o["model"]!["split_att"]!.GetValue<string>());
+        Assert.False(o["model"]!["bridge"]!.GetValue<bool>());
+        Assert.True(o["macs"]!.GetValue<long>() > 0);
+    }
+
+    [Theory]
+    [InlineData("--c-list", "8,16")]
+    [InlineData("--split-att", "linear")]
+    [InlineData("--bridge-order", "sideways")]
+    [InlineData("--bridge", "maybe")]
+    [InlineData("--model", "resnet")]
+    [InlineData("--num-classes", "0")]
+    [InlineData("--size", "100")]
+    public void Bad_model_options_give_one_line_and_exit_2(string flag, string value)
+    {
+        var r = CliRunner.Run("info", flag, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("malunet: error:", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void Predict_npy_reproduces_the_official_output_from_both_pth_files()
+    {
+        var io = SharedData.ReadGroup("io");
+        var input = Path.Combine(dir, "x.npy");
+        NpyFile.Write(input, io["input"]);
+        foreach (var w in new[] { "weights_init.pth", "weights_init_plain.pth" })
+        {
+            var output = Path.Combine(dir, $"y_{w}.npy");
+            var r = CliRunner.Run("predict", "--weights", SharedData.Fixture(w), "--input", input, "--output", output, "--batch-size", "1");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            var y = NpyFile.Read(output);
+            Assert.Equal(new long[] { 2, 1, 256, 256 }, y.shape);
+            Assert.True(TensorAssert.MaxAbsDiff(y, io["output"]) <= 1e-4);
+        }
+    }
+
+    [Fact]
+    public void Predict_with_bad_inputs_names_the_file_and_exits_nonzero()
+    {
+        var missing = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", Path.Combine(dir, "none.npy"), "--output", Path.Combine(dir, "o.npy"));
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("none.npy", missing.Stderr);
+
+        var odd = Path.Combine(dir, "odd.npy");
+        NpyFile.Write(odd, zeros(1, 3, 250, 250));
+        var r = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", odd, "--output", Path.Combine(dir, "o.npy"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("odd.npy", r.Stderr);
+        Assert.Contains("multiples of 32", r.Stderr);
+        Assert.False(File.Exists(Path.Combine(dir, "o.npy")));
+
+        var badWeights = Path.Combine(dir, "w.pth");
+        File.WriteAllText(badWeights, "garbage");
+        var w = CliRunner.Run("predict", "--weights", badWeights, "--input", odd, "--output", Path.Combine(dir, "o.npy"));
+        Assert.Equal(1, w.ExitCode);
+        Assert.Contains("w.pth", w.Stderr);
+        Assert.Single(w.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Export_converts_official_weights_to_ours_and_back_to_pth()
+    {
+        var ours = Path.Combine(dir, "m.safetensors");
+        var r1 = CliRunner.Run("export", "--weights", SharedData.Fixture("weights_init.pth"), "--format", "malunet", "--output", ours, "--split-att", "fc");
+        Assert.True(r1.ExitCode == 0, r1.Stderr);
+        var pth = Path.Combine(dir, "m.pth");
+        var r2 = CliRunner.Run("export", "--weights", ours, "--format", "pth", "--output", pth);
+        Assert.True(r2.ExitCode == 0, r2.Stderr);
+        var back = PyTorchPth.LoadStateDict(pth);
+        foreach (var (k, v) in SharedData.ReadGroup("weights_init"))
+            Assert.True(v.allclose(back[k], rtol: 0, atol: 0), k);
+    }
+}
