@@ -1,0 +1,162 @@
+using SkiaSharp;
+
+namespace Malunet.Data;
+
+/// <summary>An 8-bit image in row-major order with 1 (gray) or 3 (RGB) interleaved channels.</summary>
+public sealed record Image8(int Width, int Height, int Channels, byte[] Pixels)
+{
+    public byte this[int x, int y, int c] => Pixels[(y * Width + x) * Channels + c];
+}
+
+/// <summary>
+/// Decodes image files with SkiaSharp (JPEG, PNG, BMP, WebP, GIF): EXIF orientation applied, grayscale and RGBA
+/// converted to RGB (alpha dropped), and large JPEGs decoded directly at a reduced scale when only a small size is
+/// needed, so a 6000x4000 photo never needs 100 MB of pixels. Every failure is an <see cref="InvalidDataException"/>
+/// naming the file and the problem; a truncated file is an error, not a half-grey image.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>Size of the image as it will be displayed (EXIF orientation applied), without decoding pixels.</summary>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        using var codec = OpenCodec(path);
+        var (w, h) = (codec.Info.Width, codec.Info.Height);
+        return Swaps(codec.EncodedOrigin) ? (h, w) : (w, h);
+    }
+
+    /// <summary>Decodes to RGB. With <paramref name="minWidth"/>/<paramref name="minHeight"/>, JPEGs may be decoded at
+    /// 1/2, 1/4 or 1/8 scale as long as the result stays at least that large.</summary>
+    public static Image8 DecodeRgb(string path, int minWidth = 0, int minHeight = 0) => Decode(path, 3, minWidth, minHeight);
+
+    /// <summary>Decodes to one channel: the luminance of colour files (a mask saved as RGB is still read right).</summary>
+    public static Image8 DecodeGray(string path, int minWidth = 0, int minHeight = 0) => Decode(path, 1, minWidth, minHeight);
+
+    private static SKCodec OpenCodec(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        var codec = SKCodec.Create(path, out var result);
+        if (codec == null)
+        {
+            throw new InvalidDataException(new FileInfo(path).Length == 0
+                ? $"{path}: empty file"
+                : $"{path}: not a readable image ({result})");
+        }
+        return codec;
+    }
+
+    private static bool Swaps(SKEncodedOrigin o) => o is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
+    private static Image8 Decode(string path, int channels, int minWidth, int minHeight)
+    {
+        using var codec = OpenCodec(path);
+        var origin = codec.EncodedOrigin;
+        bool swap = Swaps(origin);
+        // Stored (pre-rotation) size needed: swap the requested minimum when the image is stored rotated.
+        int needW = swap ? minHeight : minWidth, needH = swap ? minWidth : minHeight;
+        var size = codec.Info.Size;
+        foreach (var scale in new[] { 0.125f, 0.25f, 0.5f })
+        {
+            var d = codec.GetScaledDimensions(scale);
+            if (needW > 0 && needH > 0 && d.Width >= needW && d.Height >= needH && d.Width < size.Width) { size = d; break; }
+        }
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result == SKCodecResult.IncompleteInput || result == SKCodecResult.ErrorInInput)
+            throw new InvalidDataException($"{path}: truncated or corrupt image data ({result})");
+        if (result != SKCodecResult.Success)
+            throw new InvalidDataException($"{path}: cannot decode ({result})");
+        var rgba = bitmap.GetPixelSpan();
+        int w = size.Width, h = size.Height;
+        var pixels = new byte[w * h * channels];
+        if (channels == 3)
+        {
+            for (int i = 0, j = 0; i < w * h; i++, j += 4)
+            {
+                pixels[3 * i] = rgba[j]; pixels[3 * i + 1] = rgba[j + 1]; pixels[3 * i + 2] = rgba[j + 2];
+            }
+        }
+        else
+        {
+            for (int i = 0, j = 0; i < w * h; i++, j += 4)
+                pixels[i] = (byte)((rgba[j] * 299 + rgba[j + 1] * 587 + rgba[j + 2] * 114 + 500) / 1000);
+        }
+        return Orient(new Image8(w, h, channels, pixels), origin);
+    }
+
+    /// <summary>Applies an EXIF orientation: the result is the image as it should be displayed.</summary>
+    public static Image8 Orient(Image8 img, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft) return img;
+        int w = img.Width, h = img.Height, c = img.Channels;
+        bool swap = Swaps(origin);
+        int ow = swap ? h : w, oh = swap ? w : h;
+        var dst = new byte[img.Pixels.Length];
+        for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+        {
+            // Source pixel for displayed pixel (x, y).
+            var (sx, sy) = origin switch
+            {
+                SKEncodedOrigin.TopRight => (w - 1 - x, y),        // mirrored horizontally
+                SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y), // rotated 180
+                SKEncodedOrigin.BottomLeft => (x, h - 1 - y),      // mirrored vertically
+                SKEncodedOrigin.LeftTop => (y, x),                 // transposed
+                SKEncodedOrigin.RightTop => (y, h - 1 - x),        // display = stored rotated 90 clockwise
+                SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x), // transverse
+                SKEncodedOrigin.LeftBottom => (w - 1 - y, x),      // display = stored rotated 90 counter-clockwise
+                _ => (x, y),
+            };
+            Buffer.BlockCopy(img.Pixels, (sy * w + sx) * c, dst, (y * ow + x) * c, c);
+        }
+        return new Image8(ow, oh, c, dst);
+    }
+
+    /// <summary>Resizes with linear filtering and mipmaps (area-like averaging when shrinking a lot).</summary>
+    public static Image8 Resize(Image8 img, int width, int height)
+    {
+        if (img.Width == width && img.Height == height) return img;
+        // Skia works on 4-byte pixels here; gray and RGB are widened to RGBA and narrowed back.
+        using var src = ToBitmap(img);
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var dst = src.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+                        ?? throw new InvalidOperationException("resize failed");
+        return FromBitmap(dst, img.Channels);
+    }
+
+    internal static SKBitmap ToBitmap(Image8 img)
+    {
+        var bmp = new SKBitmap(new SKImageInfo(img.Width, img.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var span = bmp.GetPixelSpan();
+        int n = img.Width * img.Height;
+        for (int i = 0; i < n; i++)
+        {
+            if (img.Channels == 1) { byte v = img.Pixels[i]; span[4 * i] = v; span[4 * i + 1] = v; span[4 * i + 2] = v; }
+            else { span[4 * i] = img.Pixels[3 * i]; span[4 * i + 1] = img.Pixels[3 * i + 1]; span[4 * i + 2] = img.Pixels[3 * i + 2]; }
+            span[4 * i + 3] = 255;
+        }
+        return bmp;
+    }
+
+    internal static Image8 FromBitmap(SKBitmap bmp, int channels)
+    {
+        var span = bmp.GetPixelSpan();
+        int n = bmp.Width * bmp.Height;
+        var p = new byte[n * channels];
+        for (int i = 0; i < n; i++)
+        {
+            if (channels == 1) p[i] = span[4 * i];
+            else { p[3 * i] = span[4 * i]; p[3 * i + 1] = span[4 * i + 1]; p[3 * i + 2] = span[4 * i + 2]; }
+        }
+        return new Image8(bmp.Width, bmp.Height, channels, p);
+    }
+
+    /// <summary>Writes a PNG (atomically).</summary>
+    public static void SavePng(Image8 img, string path)
+    {
+        using var bmp = ToBitmap(img);
+        using var image = SKImage.FromBitmap(bmp);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        Interop.AtomicFile.WriteAllBytes(path, data.ToArray());
+    }
+}
