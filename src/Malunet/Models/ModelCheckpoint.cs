@@ -63,6 +63,16 @@ public static class ModelCheckpoint
             var (tensors, meta) = Safetensors.Read(path);
             if (meta.TryGetValue("format", out var f) && f == FormatTag && meta.TryGetValue("model_options", out var o))
                 return new WeightsFile(path, WeightsKind.Malunet, tensors, ModelOptions.FromJson(JsonNode.Parse(o)!), meta);
+            if (f == Training.TrainingState.FormatTag && meta.TryGetValue("model_options", out var to))
+            {
+                // A training checkpoint (last.safetensors): the model tensors without the optimizer moments.
+                foreach (var k in tensors.Keys.Where(k => k.StartsWith("optim.", StringComparison.Ordinal)).ToList())
+                {
+                    tensors[k].Dispose();
+                    tensors.Remove(k);
+                }
+                return new WeightsFile(path, WeightsKind.Malunet, tensors, ModelOptions.FromJson(JsonNode.Parse(to)!), meta);
+            }
             return new WeightsFile(path, WeightsKind.Safetensors, tensors, null, meta);
         }
         return new WeightsFile(path, WeightsKind.PyTorch, PyTorchPth.LoadStateDict(path), null, new Dictionary<string, string>());

@@ -36,6 +36,7 @@ public static class TorchRuntime
         lock (gate)
         {
             if (loaded) return;
+            MallocTuning.Apply();
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
             {
                 foreach (var lib in NativeCandidates())

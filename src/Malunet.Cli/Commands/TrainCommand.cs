@@ -1,0 +1,117 @@
+using System.CommandLine;
+using Malunet.Training;
+
+namespace Malunet.Cli.Commands;
+
+/// <summary><c>malunet train</c>: the paper's recipe on a dataset folder, into a run folder.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var device = new DeviceArguments();
+        var data = new Option<string?>("--data") { Description = "Dataset folder (ISIC 2017/2018 layout, train/images + train/masks, or images/ + masks/)" };
+        var split = new Option<string?>("--split") { Description = "JSON split file {\"train\": [ids], \"test\": [ids], optional \"val\"}" };
+        var splitRatio = new Option<double?>("--split-ratio") { Description = "Without --split: fraction of images for training (default 0.7)" };
+        var splitTrain = new Option<int?>("--split-train") { Description = "Without --split: number of images for training (the paper: 1500 of 2150)" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentation (default 42)" };
+        var valRatio = new Option<double?>("--val-ratio") { Description = "Fraction of the training split held out for selecting the best epoch (default 0.1)" };
+        var selectOn = new Option<string?>("--select-on") { Description = "val (default) or test (the official protocol: selects on the test split)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 300)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Batch size (default 8)" };
+        var lr = new Option<double?>("--lr") { Description = "AdamW learning rate (default 1e-3)" };
+        var wd = new Option<double?>("--weight-decay") { Description = "AdamW weight decay (default 1e-2)" };
+        var tMax = new Option<int?>("--t-max") { Description = "Cosine annealing period in epochs (default 50)" };
+        var etaMin = new Option<double?>("--eta-min") { Description = "Cosine annealing minimum learning rate (default 1e-5)" };
+        var threshold = new Option<double?>("--threshold") { Description = "Probability threshold for the metrics (default 0.5)" };
+        var noAugment = new Option<bool>("--no-augment") { Description = "Turn off flips and rotation" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N training images (quick checks)" };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "Leave out unpaired or unreadable files (listed) instead of stopping" };
+        var cacheDir = new Option<string?>("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
+        var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
+        var output = new Option<string?>("--out") { Description = "Run folder (default runs/<timestamp>)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder where it stopped" };
+
+        var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
+        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, noAugment, limit, skipBad, cacheDir, config, output, resume })
+            cmd.Options.Add(o);
+        model.AddTo(cmd);
+        device.AddTo(cmd);
+
+        cmd.SetAction(r =>
+        {
+            var resumeDir = r.GetValue(resume);
+            TrainingConfig c;
+            RunFolder run;
+            if (resumeDir != null)
+            {
+                run = new RunFolder(resumeDir);
+                if (!File.Exists(run.ConfigPath)) throw new FileNotFoundException($"{run.ConfigPath}: not a run folder (no config.json)");
+                c = TrainingConfig.Load(run.ConfigPath);
+                if (r.GetValue(epochs) is { } e) c.Epochs = e; // extending a finished run
+            }
+            else
+            {
+                c = r.GetValue(config) is { } cfg ? TrainingConfig.Load(cfg) : new TrainingConfig();
+                if (r.GetValue(data) is { } d) c.Data = d;
+                if (string.IsNullOrEmpty(c.Data)) throw new UsageException("--data is required (or a --config that names it)");
+                if (r.GetValue(split) is { } s) c.Split = s;
+                if (r.GetValue(splitRatio) is { } sr) c.SplitRatio = sr;
+                if (r.GetValue(splitTrain) is { } st) c.SplitTrainCount = st;
+                if (r.GetValue(seed) is { } sd) c.Seed = sd;
+                if (r.GetValue(valRatio) is { } vr) c.ValRatio = vr;
+                if (r.GetValue(selectOn) is { } so) c.SelectOn = so;
+                if (r.GetValue(epochs) is { } ep) c.Epochs = ep;
+                if (r.GetValue(batch) is { } bs) c.BatchSize = bs;
+                if (r.GetValue(lr) is { } l) c.Lr = l;
+                if (r.GetValue(wd) is { } w) c.WeightDecay = w;
+                if (r.GetValue(tMax) is { } tm) c.TMax = tm;
+                if (r.GetValue(etaMin) is { } em) c.EtaMin = em;
+                if (r.GetValue(threshold) is { } th) c.Threshold = th;
+                if (r.GetValue(noAugment)) c.Augment = false;
+                if (r.GetValue(limit) is { } li) c.Limit = li;
+                if (r.GetValue(skipBad)) c.SkipBad = true;
+                if (r.GetValue(cacheDir) is { } cd) c.CacheDir = cd;
+                if (r.GetResult(model.Model) is { Implicit: false } || r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
+                c.Device = r.GetValue(device.Device)!;
+                c.Threads = r.GetValue(device.Threads);
+                try { c.Validate(); }
+                catch (ArgumentException e) { throw new UsageException(e.Message); }
+                var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+                if (File.Exists(Path.Combine(outDir, "checkpoints", "last.safetensors")))
+                    throw new UsageException($"{outDir} already holds a run; use --resume {outDir} or another --out");
+                run = new RunFolder(outDir);
+            }
+
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process at once
+                e.Cancel = true;
+                cts.Cancel();
+                Console.Error.WriteLine("malunet: stopping after this batch and writing a checkpoint (Ctrl-C again to abort at once)");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var outcome = ProgressReporter.Run(rep =>
+                {
+                    rep.Info($"run folder: {run.Root}");
+                    try { return new Trainer(c, run, rep).Run(resumeDir != null, cts.Token); }
+                    catch (DataProblemsException e)
+                    {
+                        foreach (var p in e.Problems) Console.Error.WriteLine($"malunet: {p}");
+                        throw;
+                    }
+                });
+                Console.WriteLine($"done: {outcome.EpochsRun} epoch(s) run, best epoch {outcome.BestEpoch + 1}; run folder {outcome.RunFolder}");
+                return 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return cmd;
+    }
+}

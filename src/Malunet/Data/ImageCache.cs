@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Malunet.Data;
+
+/// <summary>A sample decoded and resized to the network size, kept as bytes (RGB HWC and one-channel mask).</summary>
+public sealed record CachedSample(string Id, int Size, byte[] Image, byte[]? Mask, int OriginalWidth, int OriginalHeight,
+                                  int MaskWidth, int MaskHeight, long NonBinaryMaskPixels);
+
+/// <summary>
+/// Decodes every image and mask once, in parallel, resized to <c>size x size</c> (images and masks may differ in
+/// size, as in the ISIC downloads), and keeps the bytes in memory: 256 KB a sample at 256x256. Also keeps them in a
+/// cache file keyed by each source file's path, length and modification time, so the next run starts in a second.
+/// Unreadable files are returned as problems, never silently dropped.
+/// </summary>
+public static class ImageCache
+{
+    private const string Magic = "MALUNETCACHE2";
+
+    /// <summary>The default cache folder: $MALUNET_CACHE, else $XDG_CACHE_HOME/malunet, else ~/.cache/malunet.</summary>
+    public static string DefaultFolder()
+    {
+        var env = Environment.GetEnvironmentVariable("MALUNET_CACHE");
+        if (!string.IsNullOrEmpty(env)) return env;
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".cache") : xdg, "malunet");
+    }
+
+    private static string Key(Sample s, int size)
+    {
+        static string Stamp(string? p)
+        {
+            if (p == null) return "-";
+            var fi = new FileInfo(p);
+            return fi.Exists ? $"{fi.FullName}|{fi.Length}|{fi.LastWriteTimeUtc.Ticks}" : $"{p}|missing";
+        }
+        return $"{size}|{Stamp(s.ImagePath)}|{Stamp(s.MaskPath)}";
+    }
+
+    /// <summary>Decodes (or reads from the cache) each sample. Problems are per file; those samples are left out of the result.</summary>
+    public static IReadOnlyList<CachedSample> Load(IReadOnlyList<Sample> samples, int size, string? cacheFolder,
+                                                   out List<DataProblem> problems, Action<int, int>? progress = null)
+    {
+        var keys = samples.Select(s => Key(s, size)).ToArray();
+        var fromDisk = cacheFolder != null ? ReadCacheFile(CachePath(cacheFolder, samples, size), keys.ToHashSet()) : new Dictionary<string, CachedSample>();
+        var result = new CachedSample?[samples.Count];
+        var found = new ConcurrentBag<DataProblem>();
+        int done = 0, decoded = 0;
+        Parallel.For(0, samples.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            if (fromDisk.TryGetValue(keys[i], out var hit) && hit.Id == samples[i].Id)
+            {
+                result[i] = hit;
+            }
+            else
+            {
+                try
+                {
+                    result[i] = Decode(samples[i], size);
+                    Interlocked.Increment(ref decoded);
+                }
+                catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException)
+                {
+                    found.Add(new DataProblem(e is FileNotFoundException ? samples[i].ImagePath : ProblemPath(e.Message), ProblemText(e.Message), true));
+                }
+            }
+            progress?.Invoke(Interlocked.Increment(ref done), samples.Count);
+        });
+        foreach (var r in result.Where(r => r is { NonBinaryMaskPixels: > 0 }))
+            found.Add(new DataProblem(samples.First(s => s.Id == r!.Id).MaskPath!, $"mask is not binary: {r!.NonBinaryMaskPixels} pixels are neither 0 nor 255 (values are used as soft labels /255)", false));
+        problems = found.OrderBy(p => p.Path, StringComparer.Ordinal).ToList();
+        var ok = result.Where(r => r != null).Select(r => r!).ToList();
+        if (cacheFolder != null && decoded > 0)
+        {
+            try { WriteCacheFile(CachePath(cacheFolder, samples, size), samples, keys, result); }
+            catch (IOException) { /* a cache that cannot be written only costs time */ }
+            catch (UnauthorizedAccessException) { }
+        }
+        return ok;
+    }
+
+    // Decoder messages are "<path>: <problem>".
+    private static string ProblemPath(string message) => message.Contains(": ") ? message[..message.IndexOf(": ", StringComparison.Ordinal)] : message;
+    private static string ProblemText(string message) => message.Contains(": ") ? message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..] : message;
+
+    /// <summary>Decodes one sample: RGB image and gray mask resized to size x size; counts non-binary mask pixels.</summary>
+    public static CachedSample Decode(Sample s, int size)
+    {
+        var (ow, oh) = ImageDecoder.ReadSize(s.ImagePath);
+        var img = ImageDecoder.Resize(ImageDecoder.DecodeRgb(s.ImagePath, size, size), size, size);
+        byte[]? mask = null;
+        long nonBinary = 0;
+        int mw = 0, mh = 0;
+        if (s.MaskPath != null)
+        {
+            var m = ImageDecoder.DecodeGray(s.MaskPath);
+            mw = m.Width; mh = m.Height;
+            foreach (var v in m.Pixels) if (v != 0 && v != 255) nonBinary++;
+            mask = ImageDecoder.Resize(m, size, size).Pixels;
+        }
+        return new CachedSample(s.Id, size, img.Pixels, mask, ow, oh, mw, mh, nonBinary);
+    }
+
+    private static string CachePath(string folder, IReadOnlyList<Sample> samples, int size)
+    {
+        // One file per data folder and size, shared by every split of that folder.
+        var root = samples.Count > 0 ? Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(samples[0].ImagePath))) : "";
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{root}|{size}")))[..16].ToLowerInvariant();
+        return Path.Combine(folder, $"{hash}.cache");
+    }
+
+    private static Dictionary<string, CachedSample> ReadCacheFile(string path, HashSet<string> wanted)
+    {
+        var map = new Dictionary<string, CachedSample>();
+        if (!File.Exists(path)) return map;
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(path));
+            if (r.ReadString() != Magic) return map;
+            int n = r.ReadInt32();
+            for (int i = 0; i < n; i++)
+            {
+                string key = r.ReadString(), id = r.ReadString();
+                int size = r.ReadInt32(), ow = r.ReadInt32(), oh = r.ReadInt32(), mw = r.ReadInt32(), mh = r.ReadInt32();
+                long nb = r.ReadInt64();
+                var image = r.ReadBytes(size * size * 3);
+                bool hasMask = r.ReadBoolean();
+                var mask = hasMask ? r.ReadBytes(size * size) : null;
+                if (wanted.Contains(key)) map[key] = new CachedSample(id, size, image, mask, ow, oh, mw, mh, nb);
+            }
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or InvalidDataException)
+        {
+            map.Clear(); // a damaged cache is rebuilt
+        }
+        return map;
+    }
+
+    private static void WriteCacheFile(string path, IReadOnlyList<Sample> samples, string[] keys, CachedSample?[] data)
+    {
+        // Keep entries of other samples already in the file (another split of the same folder).
+        var existing = File.Exists(path) ? ReadAllEntries(path) : new List<(string, CachedSample)>();
+        var mine = keys.Select((k, i) => (k, data[i])).Where(t => t.Item2 != null).Select(t => (t.k, t.Item2!)).ToList();
+        var keep = existing.Where(e => !mine.Any(m => m.k == e.Item1) && StillValid(e.Item1)).ToList();
+        var all = keep.Concat(mine).ToList();
+        Interop.AtomicFile.Write(path, s =>
+        {
+            using var w = new BinaryWriter(s, Encoding.UTF8, leaveOpen: true);
+            w.Write(Magic);
+            w.Write(all.Count);
+            foreach (var (key, c) in all)
+            {
+                w.Write(key); w.Write(c.Id); w.Write(c.Size); w.Write(c.OriginalWidth); w.Write(c.OriginalHeight);
+                w.Write(c.MaskWidth); w.Write(c.MaskHeight); w.Write(c.NonBinaryMaskPixels);
+                w.Write(c.Image);
+                w.Write(c.Mask != null);
+                if (c.Mask != null) w.Write(c.Mask);
+            }
+        });
+    }
+
+    private static bool StillValid(string key)
+    {
+        // key = size|path|len|ticks|maskpath|len|ticks
+        var parts = key.Split('|');
+        if (parts.Length < 4) return false;
+        var fi = new FileInfo(parts[1]);
+        return fi.Exists && fi.Length.ToString() == parts[2] && fi.LastWriteTimeUtc.Ticks.ToString() == parts[3];
+    }
+
+    private static List<(string, CachedSample)> ReadAllEntries(string path)
+    {
+        var keys = new HashSet<string>();
+        using (var r = new BinaryReader(File.OpenRead(path)))
+        {
+            try
+            {
+                if (r.ReadString() != Magic) return new();
+                int n = r.ReadInt32();
+                for (int i = 0; i < n; i++)
+                {
+                    string key = r.ReadString(); r.ReadString();
+                    int size = r.ReadInt32(); r.ReadInt32(); r.ReadInt32(); r.ReadInt32(); r.ReadInt32(); r.ReadInt64();
+                    r.BaseStream.Seek(size * size * 3, SeekOrigin.Current);
+                    if (r.ReadBoolean()) r.BaseStream.Seek(size * size, SeekOrigin.Current);
+                    keys.Add(key);
+                }
+            }
+            catch (EndOfStreamException) { return new(); }
+        }
+        return ReadCacheFile(path, keys).Select(kv => (kv.Key, kv.Value)).ToList();
+    }
+}

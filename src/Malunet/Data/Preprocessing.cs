@@ -1,0 +1,52 @@
+using static TorchSharp.torch;
+
+namespace Malunet.Data;
+
+/// <summary>
+/// The official test-time preprocessing, reduced to what it computes. The official code standardises each image
+/// with the dataset's mean and std, then min-max scales that image (over all pixels and channels) to 0..255. The
+/// min-max step undoes any affine standardisation, so the mean and std cancel out: the network input is simply
+/// <c>255·(x - min)/(max - min)</c> per image. (The official code normalises before resizing; here images are
+/// resized first, which can only shift the extremes of strongly resampled images.) A constant image maps to 0.
+/// Masks become 0..1.
+/// </summary>
+public static class Preprocessing
+{
+    /// <summary>Writes one HWC RGB byte image as CHW floats scaled to 0..255 by its own min and max.</summary>
+    public static void ImageToInput(ReadOnlySpan<byte> hwc, int width, int height, Span<float> chw)
+    {
+        byte min = 255, max = 0;
+        foreach (var v in hwc) { if (v < min) min = v; if (v > max) max = v; }
+        float scale = max > min ? 255f / (max - min) : 0f;
+        int plane = width * height;
+        for (int i = 0; i < plane; i++)
+        {
+            chw[i] = (hwc[3 * i] - min) * scale;
+            chw[plane + i] = (hwc[3 * i + 1] - min) * scale;
+            chw[2 * plane + i] = (hwc[3 * i + 2] - min) * scale;
+        }
+    }
+
+    /// <summary>A B x 3 x S x S input batch from cached samples.</summary>
+    public static Tensor Images(IReadOnlyList<CachedSample> samples)
+    {
+        int s = samples[0].Size, plane = 3 * s * s;
+        var data = new float[samples.Count * plane];
+        for (int b = 0; b < samples.Count; b++)
+            ImageToInput(samples[b].Image, s, s, data.AsSpan(b * plane, plane));
+        return tensor(data, new long[] { samples.Count, 3, s, s });
+    }
+
+    /// <summary>A B x 1 x S x S mask batch in 0..1.</summary>
+    public static Tensor Masks(IReadOnlyList<CachedSample> samples)
+    {
+        int s = samples[0].Size, plane = s * s;
+        var data = new float[samples.Count * plane];
+        for (int b = 0; b < samples.Count; b++)
+        {
+            var m = samples[b].Mask ?? throw new InvalidDataException($"{samples[b].Id}: no mask");
+            for (int i = 0; i < plane; i++) data[b * plane + i] = m[i] / 255f;
+        }
+        return tensor(data, new long[] { samples.Count, 1, s, s });
+    }
+}

@@ -1,0 +1,46 @@
+using Malunet.Data;
+using Malunet.Models;
+using Malunet.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Evaluation;
+
+/// <summary>Loss and pooled metrics of a network on cached samples.</summary>
+public sealed record EvaluationResult(ConfusionMetrics Metrics, double MeanLoss, int Images);
+
+/// <summary>
+/// Runs a network over cached samples in batches (no gradients, a dispose scope per batch) and accumulates the
+/// paper's pooled confusion matrix and the mean per-image BCE+Dice loss (the official validation loss, batch 1).
+/// </summary>
+public static class Evaluator
+{
+    public static EvaluationResult Run(SegmentationModel model, IReadOnlyList<CachedSample> samples, Device device,
+                                       int batchSize = 8, double threshold = 0.5, BceDiceLoss? loss = null,
+                                       Action<int, int>? progress = null)
+    {
+        loss ??= new BceDiceLoss();
+        var metrics = new ConfusionMetrics(threshold);
+        double lossSum = 0;
+        bool wasTraining = model.training;
+        model.eval();
+        var stream = new BatchStream(samples, batchSize, 0, shuffle: false, augment: false);
+        int done = 0;
+        using (no_grad())
+        {
+            foreach (var batch in stream.Epoch(0))
+            {
+                using var b = batch;
+                using var scope = NewDisposeScope();
+                var y = model.call(b.Images.to(device)).cpu();
+                metrics.Add(y, b.Masks);
+                for (int i = 0; i < b.Count; i++)
+                    lossSum += loss.Compute(y.narrow(0, i, 1), b.Masks.narrow(0, i, 1)).item<float>();
+                done += b.Count;
+                progress?.Invoke(done, samples.Count);
+            }
+        }
+        if (wasTraining) model.train();
+        return new EvaluationResult(metrics, samples.Count > 0 ? lossSum / samples.Count : double.NaN, samples.Count);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Malunet.Models;
+using Malunet.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Inference;
+
+/// <summary>Timing summary in milliseconds.</summary>
+public sealed record Timing(double MedianMs, double P95Ms, double MeanMs, int Runs)
+{
+    public static Timing Of(List<double> ms)
+    {
+        var s = ms.OrderBy(x => x).ToList();
+        return new Timing(s[s.Count / 2], s[Math.Min(s.Count - 1, (int)Math.Ceiling(0.95 * s.Count) - 1)], s.Average(), s.Count);
+    }
+}
+
+/// <summary>Latency, throughput and training-step timings of a network with the torch engine.</summary>
+public static class Benchmark
+{
+    public static Timing Forward(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
+    {
+        model.eval();
+        var times = new List<double>();
+        using var _ = no_grad();
+        using var x = rand(batch, model.Options.InputChannels, size, size, device: device).mul(255);
+        for (int i = 0; i < warmup + runs; i++)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            var y = model.call(x);
+            if (device.type == DeviceType.CUDA) torch.cuda.synchronize();
+            sw.Stop();
+            if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        return Timing.Of(times);
+    }
+
+    /// <summary>Compute-only training steps (forward, BCE+Dice, backward, AdamW) on a fixed random batch.</summary>
+    public static Timing TrainStep(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
+    {
+        model.train();
+        var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)));
+        opt.To(device);
+        var loss = new BceDiceLoss();
+        using var x = rand(batch, model.Options.InputChannels, size, size, device: device).mul(255);
+        using var t = rand(batch, 1, size, size, device: device).gt(0.7).to(float32);
+        var times = new List<double>();
+        for (int i = 0; i < warmup + runs; i++)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            opt.ZeroGrad();
+            var l = loss.Compute(model.call(x), t);
+            l.backward();
+            opt.Step();
+            l.item<float>();
+            sw.Stop();
+            if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        return Timing.Of(times);
+    }
+}

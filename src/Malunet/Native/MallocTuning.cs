@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace Malunet.Native;
+
+/// <summary>
+/// Keeps libtorch's large tensor blocks in glibc's heap instead of mmap'ing and unmapping them on every allocation.
+/// By default glibc serves blocks above 128 KB-32 MB with fresh mmaps and returns freed memory to the kernel, so
+/// every training step page-faults its activations in again (measured here: a batch-8 step 370 ms, 320 ms with this
+/// tuning). Same effect as MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, which cannot be set from inside a running
+/// process. Linux/glibc only; a no-op elsewhere or when MALUNET_NO_MALLOC_TUNING=1.
+/// </summary>
+public static class MallocTuning
+{
+    private const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3;
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int param, int value);
+
+    public static bool Applied { get; private set; }
+
+    public static void Apply()
+    {
+        if (Applied || !RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;
+        if (Environment.GetEnvironmentVariable("MALUNET_NO_MALLOC_TUNING") == "1") return;
+        try
+        {
+            // 32 MB is glibc's upper bound for the mmap threshold on 64-bit; a [8,8,256,256] float map is 16 MB.
+            Mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+            Mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+            Mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+            Applied = true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // musl or another libc: nothing to tune.
+        }
+    }
+}

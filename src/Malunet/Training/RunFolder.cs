@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Malunet.Data;
+using Malunet.Interop;
+
+namespace Malunet.Training;
+
+/// <summary>One row of <c>metrics.csv</c>.</summary>
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double ValLoss, double ValMIoU, double ValDsc, double Lr,
+                                  double Seconds, double ImagesPerSecond, double PeakRssMb)
+{
+    public const string Header = "epoch,train_loss,val_loss,val_miou,val_dsc,lr,seconds,images_per_s,peak_rss_mb";
+
+    public string ToCsv() => string.Join(",", new object[] { Epoch, TrainLoss, ValLoss, ValMIoU, ValDsc, Lr, Seconds, ImagesPerSecond, PeakRssMb }
+        .Select(v => v switch { double d => d.ToString("G9", CultureInfo.InvariantCulture), _ => Convert.ToString(v, CultureInfo.InvariantCulture) }));
+
+    public static EpochMetrics Parse(string line)
+    {
+        var p = line.Split(',');
+        double D(int i) => double.Parse(p[i], CultureInfo.InvariantCulture);
+        return new EpochMetrics(int.Parse(p[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7), D(8));
+    }
+}
+
+/// <summary>
+/// The files of a training run: <c>config.json</c>, <c>split.json</c>, <c>metrics.csv</c>, <c>train.log</c>,
+/// <c>checkpoints/last.safetensors</c> and <c>best.safetensors</c>, <c>curves.png</c>, <c>panels.png</c> and
+/// <c>test.json</c>. Every file is written atomically.
+/// </summary>
+public sealed class RunFolder
+{
+    public string Root { get; }
+    public RunFolder(string root) { Root = Path.GetFullPath(root); Directory.CreateDirectory(Path.Combine(Root, "checkpoints")); }
+
+    public string ConfigPath => Path.Combine(Root, "config.json");
+    public string SplitPath => Path.Combine(Root, "split.json");
+    public string MetricsPath => Path.Combine(Root, "metrics.csv");
+    public string LogPath => Path.Combine(Root, "train.log");
+    public string LastCheckpoint => Path.Combine(Root, "checkpoints", "last.safetensors");
+    public string BestCheckpoint => Path.Combine(Root, "checkpoints", "best.safetensors");
+    public string CurvesPath => Path.Combine(Root, "curves.png");
+    public string PanelsPath => Path.Combine(Root, "panels.png");
+    public string TestPath => Path.Combine(Root, "test.json");
+
+    public void WriteJson(string path, JsonNode node) =>
+        AtomicFile.WriteAllText(path, node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+    public List<EpochMetrics> ReadMetrics() =>
+        File.Exists(MetricsPath)
+            ? File.ReadAllLines(MetricsPath).Skip(1).Where(l => l.Length > 0).Select(EpochMetrics.Parse).ToList()
+            : new List<EpochMetrics>();
+
+    public void WriteMetrics(IEnumerable<EpochMetrics> rows)
+    {
+        var sb = new StringBuilder(EpochMetrics.Header).Append('\n');
+        foreach (var r in rows) sb.Append(r.ToCsv()).Append('\n');
+        AtomicFile.WriteAllText(MetricsPath, sb.ToString());
+    }
+
+    public void Log(string line)
+    {
+        File.AppendAllText(LogPath, $"{DateTime.Now:yyyy-MM-dd HH:mm:ss} {line}\n");
+    }
+
+    /// <summary>Loss and mIoU against epoch (ScottPlot), two panels side by side.</summary>
+    public void WriteCurves(IReadOnlyList<EpochMetrics> rows)
+    {
+        if (rows.Count == 0) return;
+        double[] ep = rows.Select(r => (double)r.Epoch + 1).ToArray(); // 1-based, as the log prints them
+        var loss = new ScottPlot.Plot();
+        var a = loss.Add.Scatter(ep, rows.Select(r => r.TrainLoss).ToArray()); a.LegendText = "train loss";
+        var b = loss.Add.Scatter(ep, rows.Select(r => r.ValLoss).ToArray()); b.LegendText = "validation loss";
+        loss.Title("BCE + Dice loss"); loss.XLabel("epoch"); loss.ShowLegend();
+        var iou = new ScottPlot.Plot();
+        var c = iou.Add.Scatter(ep, rows.Select(r => r.ValMIoU).ToArray()); c.LegendText = "validation mIoU";
+        var d = iou.Add.Scatter(ep, rows.Select(r => r.ValDsc).ToArray()); d.LegendText = "validation DSC";
+        iou.Title("Validation metrics"); iou.XLabel("epoch"); iou.ShowLegend();
+        var left = loss.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png);
+        var right = iou.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png);
+        using var l = SkiaSharp.SKBitmap.Decode(left);
+        using var r = SkiaSharp.SKBitmap.Decode(right);
+        using var both = new SkiaSharp.SKBitmap(l.Width + r.Width, Math.Max(l.Height, r.Height));
+        using (var canvas = new SkiaSharp.SKCanvas(both))
+        {
+            canvas.Clear(SkiaSharp.SKColors.White);
+            canvas.DrawBitmap(l, 0, 0);
+            canvas.DrawBitmap(r, l.Width, 0);
+        }
+        using var img = SkiaSharp.SKImage.FromBitmap(both);
+        using var data = img.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        AtomicFile.WriteAllBytes(CurvesPath, data.ToArray());
+    }
+
+    /// <summary>Rows of image | ground truth | prediction for a few validation samples.</summary>
+    public void WritePanels(IReadOnlyList<CachedSample> samples, IReadOnlyList<byte[]> predictions)
+    {
+        if (samples.Count == 0) return;
+        int s = samples[0].Size, gap = 4;
+        int width = 3 * s + 2 * gap, height = samples.Count * s + (samples.Count - 1) * gap;
+        var rgb = new byte[width * height * 3];
+        Array.Fill(rgb, (byte)255);
+        void Put(int x0, int y0, Func<int, int, (byte, byte, byte)> px)
+        {
+            for (int y = 0; y < s; y++)
+            for (int x = 0; x < s; x++)
+            {
+                var (r, g, b) = px(x, y);
+                int o = ((y0 + y) * width + x0 + x) * 3;
+                rgb[o] = r; rgb[o + 1] = g; rgb[o + 2] = b;
+            }
+        }
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var smp = samples[i];
+            int y0 = i * (s + gap);
+            Put(0, y0, (x, y) => (smp.Image[(y * s + x) * 3], smp.Image[(y * s + x) * 3 + 1], smp.Image[(y * s + x) * 3 + 2]));
+            Put(s + gap, y0, (x, y) => { var v = smp.Mask![y * s + x]; return (v, v, v); });
+            Put(2 * (s + gap), y0, (x, y) => { var v = predictions[i][y * s + x]; return (v, v, v); });
+        }
+        ImageDecoder.SavePng(new Image8(width, height, 3, rgb), PanelsPath);
+    }
+}

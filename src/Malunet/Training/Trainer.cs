@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Malunet.Data;
+using Malunet.Evaluation;
+using Malunet.Models;
+using Malunet.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Malunet.Training;
+
+/// <summary>Training progress, for a progress bar or plain log lines.</summary>
+public interface ITrainingReporter
+{
+    void Info(string line);
+    void Warn(string line);
+    /// <summary>Progress of a non-training phase (decoding images, evaluating).</summary>
+    void Phase(string name, int done, int total);
+    void EpochStarted(int epoch, int epochs, int batches, double lr);
+    void BatchDone(int epoch, int batch, int batches, double meanLoss, double imagesPerSecond);
+    void EpochDone(EpochMetrics metrics, bool improved);
+}
+
+/// <summary>Data problems that stop a run (use <c>--skip-bad</c> to leave those files out).</summary>
+public sealed class DataProblemsException(IReadOnlyList<DataProblem> problems)
+    : IOException($"{problems.Count} data problem(s); first: {problems[0]}. Fix them or pass --skip-bad to leave those files out")
+{
+    public IReadOnlyList<DataProblem> Problems { get; } = problems;
+}
+
+/// <summary>What a finished run produced.</summary>
+public sealed record TrainingOutcome(int EpochsRun, int BestEpoch, EvaluationResult? Test, string RunFolder);
+
+/// <summary>
+/// <c>malunet train</c>: the paper's recipe on real data (Section IV-A): BCE+Dice, AdamW, cosine annealing stepped
+/// per epoch, flips and rotation. Selects the best epoch on a validation part of the training split (not on the
+/// test set as the official code does, unless <c>SelectOn = test</c>), evaluates the test split once at the end,
+/// checkpoints atomically after every epoch and on cancellation, and resumes exactly.
+/// </summary>
+public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingReporter reporter)
+{
+    public TrainingOutcome Run(bool resume, CancellationToken cancel)
+    {
+        config.Validate();
+        TorchRuntime.EnsureLoaded();
+        if (config.Threads is { } t) set_num_threads(t);
+        var device = TorchRuntime.ResolveDevice(config.Device);
+
+        // ---- data
+        var scan = DatasetScanner.Scan(config.Data);
+        reporter.Info($"data: {scan.Root} ({scan.Layout} layout, {scan.Samples.Count} images)");
+        var problems = scan.Problems.ToList();
+        DataSplit split = resume && File.Exists(run.SplitPath) ? DataSplit.Load(run.SplitPath) : MakeSplit(scan);
+        var byId = scan.Samples.Where(s => s.MaskPath != null).GroupBy(s => s.Id).ToDictionary(g => g.Key, g => g.First());
+        var missing = split.Train.Concat(split.Val).Concat(split.Test).Where(id => !byId.ContainsKey(id)).ToList();
+        foreach (var id in missing)
+            problems.Add(new DataProblem(config.Split ?? run.SplitPath, $"split names {id}, which has no image with a mask in {config.Data}", true));
+        StopOrSkip(problems.Where(p => p.Fatal).ToList());
+        if (!resume) run.WriteJson(run.SplitPath, split.ToJson());
+
+        IReadOnlyList<Sample> Pick(IEnumerable<string> ids) => ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
+        var trainSamples = Pick(split.Train);
+        if (config.Limit is { } limit) trainSamples = trainSamples.Take(limit).ToList();
+        var valIds = config.SelectOn == "test" ? split.Test : split.Val;
+        var valSamples = Pick(valIds);
+        var testSamples = Pick(split.Test);
+        if (config.Limit is { } l2) { valSamples = valSamples.Take(Math.Max(1, l2 / 4)).ToList(); testSamples = testSamples.Take(Math.Max(1, l2 / 4)).ToList(); }
+        if (trainSamples.Count == 0) throw new InvalidDataException($"{config.Data}: no training images with masks");
+        if (valSamples.Count == 0) throw new InvalidDataException("the selection set is empty: give --val-ratio > 0 or a split with \"val\" ids");
+        if (config.SelectOn == "test")
+            reporter.Warn("selecting the best epoch on the TEST split (--select-on test), as the official code does; the test metrics are then optimistic");
+
+        var all = trainSamples.Concat(valSamples).Concat(testSamples).DistinctBy(s => s.Id).ToList();
+        var sw = Stopwatch.StartNew();
+        var cached = ImageCache.Load(all, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out var decodeProblems,
+                                     (d, n) => reporter.Phase("decoding", d, n));
+        foreach (var p in decodeProblems.Where(p => !p.Fatal)) reporter.Warn(p.ToString());
+        StopOrSkip(decodeProblems.Where(p => p.Fatal).ToList());
+        reporter.Info($"decoded and cached {cached.Count} images at {config.ImageSize}x{config.ImageSize} in {sw.Elapsed.TotalSeconds:F1} s");
+        var cachedById = cached.ToDictionary(c => c.Id);
+        List<CachedSample> Cached(IEnumerable<Sample> s) => s.Where(x => cachedById.ContainsKey(x.Id)).Select(x => cachedById[x.Id]).ToList();
+        var train = Cached(trainSamples);
+        var val = Cached(valSamples);
+        var test = Cached(testSamples);
+        reporter.Info($"split: {train.Count} train, {val.Count} {(config.SelectOn == "test" ? "test (selection)" : "validation")}, {test.Count} test");
+
+        // ---- model and optimizer
+        manual_seed(config.Seed);
+        var model = ModelCatalog.Create(config.Model);
+        model.to(device);
+        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
+        optimizer.To(device);
+        var state = new TrainingState(0, 0, 0, double.PositiveInfinity, -1);
+        var history = new List<EpochMetrics>();
+        if (resume)
+        {
+            if (!File.Exists(run.LastCheckpoint)) throw new FileNotFoundException($"{run.LastCheckpoint}: nothing to resume from");
+            state = TrainingState.Load(run.LastCheckpoint, model, optimizer);
+            history = run.ReadMetrics().Where(m => m.Epoch < state.Epoch).ToList();
+            reporter.Info($"resuming at epoch {state.Epoch + 1}, batch {state.Batch + 1} ({state.OptimizerSteps} optimizer steps done)");
+        }
+        else
+        {
+            run.WriteJson(run.ConfigPath, config.ToJson());
+        }
+        run.Log($"start: {(resume ? "resume" : "new run")}; config {config.ToJson().ToJsonString()}");
+
+        var schedule = new CosineSchedule(config.Lr, config.TMax, config.EtaMin);
+        var loss = new BceDiceLoss { BceWeight = config.BceWeight, DiceWeight = config.DiceWeight, Smooth = config.DiceSmooth };
+        var stream = new BatchStream(train, config.BatchSize, config.Seed, shuffle: true, augment: config.Augment);
+        int epochsRun = 0;
+
+        for (int epoch = state.Epoch; epoch < config.Epochs; epoch++)
+        {
+            double lr = schedule.At(epoch);
+            optimizer.LearningRate = lr;
+            int startBatch = epoch == state.Epoch ? state.Batch : 0;
+            reporter.EpochStarted(epoch, config.Epochs, stream.BatchesPerEpoch, lr);
+            var epochWatch = Stopwatch.StartNew();
+            double lossSum = 0;
+            int batches = 0, images = 0, b = startBatch;
+            model.train();
+            foreach (var batch in stream.Epoch(epoch, startBatch))
+            {
+                using var bt = batch;
+                using (var scope = NewDisposeScope())
+                {
+                    optimizer.ZeroGrad();
+                    var y = model.call(bt.Images.to(device));
+                    var l = loss.Compute(y, bt.Masks.to(device));
+                    l.backward();
+                    optimizer.Step();
+                    lossSum += l.item<float>();
+                }
+                batches++; images += bt.Count; b++;
+                reporter.BatchDone(epoch, b, stream.BatchesPerEpoch, lossSum / batches, images / epochWatch.Elapsed.TotalSeconds);
+                if (cancel.IsCancellationRequested)
+                {
+                    var at = b < stream.BatchesPerEpoch ? state with { Epoch = epoch, Batch = b, OptimizerSteps = optimizer.Steps }
+                                                        : state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
+                    TrainingState.Save(run.LastCheckpoint, model, optimizer, at, config);
+                    run.Log($"interrupted at epoch {epoch + 1}, batch {b}; checkpoint written");
+                    reporter.Info($"interrupted: checkpoint written to {run.LastCheckpoint}; continue with --resume {run.Root}");
+                    throw new OperationCanceledException("training interrupted");
+                }
+            }
+            double trainSeconds = epochWatch.Elapsed.TotalSeconds;
+            var eval = Evaluator.Run(model, val, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("validating", d, n));
+            double score = eval.MeanLoss;  // selection as the official code: lowest loss
+            bool improved = score < state.BestScore;
+            var row = new EpochMetrics(epoch, batches > 0 ? lossSum / batches : double.NaN, eval.MeanLoss, eval.Metrics.MIoU, eval.Metrics.Dsc, lr,
+                                       epochWatch.Elapsed.TotalSeconds, images / trainSeconds, PeakRssMb());
+            history.Add(row);
+            state = state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
+            if (improved)
+            {
+                state = state with { BestScore = score, BestEpoch = epoch };
+                ModelCheckpoint.Save(run.BestCheckpoint, model, new Dictionary<string, string> { ["epoch"] = epoch.ToString(), ["selected_on"] = config.SelectOn });
+            }
+            TrainingState.Save(run.LastCheckpoint, model, optimizer, state, config);
+            run.WriteMetrics(history);
+            run.WriteCurves(history);
+            WritePanels(model, val, device);
+            run.Log($"epoch {epoch + 1}/{config.Epochs} train_loss {row.TrainLoss:F4} val_loss {row.ValLoss:F4} val_miou {row.ValMIoU:F4} val_dsc {row.ValDsc:F4} lr {lr:E3} {row.Seconds:F1}s {row.ImagesPerSecond:F1} img/s{(improved ? " best" : "")}");
+            reporter.EpochDone(row, improved);
+            epochsRun++;
+        }
+
+        // ---- final test with the selected weights
+        EvaluationResult? testResult = null;
+        if (test.Count > 0 && File.Exists(run.BestCheckpoint))
+        {
+            var best = ModelCheckpoint.Load(run.BestCheckpoint);
+            best.to(device);
+            testResult = Evaluator.Run(best, test, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("testing", d, n));
+            var json = testResult.Metrics.ToJson();
+            json["loss"] = testResult.MeanLoss;
+            json["best_epoch"] = state.BestEpoch;
+            json["selected_on"] = config.SelectOn;
+            json["checkpoint"] = run.BestCheckpoint;
+            run.WriteJson(run.TestPath, json);
+            run.Log($"test ({test.Count} images, epoch {state.BestEpoch + 1}): {testResult.Metrics}");
+            reporter.Info($"test ({test.Count} images, best epoch {state.BestEpoch + 1}): {testResult.Metrics}");
+        }
+        return new TrainingOutcome(epochsRun, state.BestEpoch, testResult, run.Root);
+    }
+
+    private DataSplit MakeSplit(DatasetScan scan)
+    {
+        DataSplit split;
+        if (config.Split != null)
+        {
+            split = DataSplit.Load(config.Split);
+        }
+        else
+        {
+            // The paper pools the challenge's training and validation images; an official test part stays out.
+            var pool = scan.Samples.Where(s => s.MaskPath != null && s.Subset != "test").Select(s => s.Id).Distinct().ToList();
+            split = config.SplitTrainCount is { } n ? DataSplit.Make(pool, n, config.Seed) : DataSplit.Make(pool, config.SplitRatio, config.Seed);
+        }
+        return config.SelectOn == "val" ? split.WithValidation(config.ValRatio, config.Seed) : split;
+    }
+
+    private void StopOrSkip(List<DataProblem> fatal)
+    {
+        if (fatal.Count == 0) return;
+        if (!config.SkipBad) throw new DataProblemsException(fatal);
+        foreach (var p in fatal) reporter.Warn($"skipped: {p}");
+        run.Log($"skipped {fatal.Count} file(s): {string.Join("; ", fatal)}");
+    }
+
+    private void WritePanels(SegmentationModel model, IReadOnlyList<CachedSample> val, Device device)
+    {
+        var pick = val.Take(config.Panels).ToList();
+        if (pick.Count == 0) return;
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        model.eval();
+        var y = model.call(Preprocessing.Images(pick).to(device)).cpu();
+        var preds = new List<byte[]>();
+        for (int i = 0; i < pick.Count; i++)
+            preds.Add(y[i, 0].ge(config.Threshold).to(ScalarType.Byte).mul(255).contiguous().data<byte>().ToArray());
+        model.train();
+        run.WritePanels(pick, preds);
+    }
+
+    /// <summary>Peak resident memory of this process (VmHWM), in MB; 0 where /proc is not available.</summary>
+    public static double PeakRssMb()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return double.Parse(line[6..].Trim().Split(' ')[0]) / 1024.0;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+}

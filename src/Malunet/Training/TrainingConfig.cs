@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Malunet.Models;
+
+namespace Malunet.Training;
+
+/// <summary>
+/// Everything a training run depends on; written to <c>config.json</c> in the run folder and read back by
+/// <c>--resume</c> and <c>--config</c>. Defaults are the paper's recipe (Section IV-A) and the official
+/// <c>config_setting.py</c>.
+/// </summary>
+public sealed class TrainingConfig
+{
+    public string Data { get; set; } = "";
+    public string? Split { get; set; }
+    public double SplitRatio { get; set; } = 0.7;
+    public int? SplitTrainCount { get; set; }
+    public long Seed { get; set; } = 42;
+    public double ValRatio { get; set; } = 0.1;
+    /// <summary><c>val</c> (default: a held-out part of the training split) or <c>test</c> (the official protocol).</summary>
+    public string SelectOn { get; set; } = "val";
+    public int Epochs { get; set; } = 300;
+    public int BatchSize { get; set; } = 8;
+    public double Lr { get; set; } = 1e-3;
+    public double Beta1 { get; set; } = 0.9;
+    public double Beta2 { get; set; } = 0.999;
+    public double Eps { get; set; } = 1e-8;
+    public double WeightDecay { get; set; } = 1e-2;
+    public int TMax { get; set; } = 50;
+    public double EtaMin { get; set; } = 1e-5;
+    public double BceWeight { get; set; } = 1.0;
+    public double DiceWeight { get; set; } = 1.0;
+    public double DiceSmooth { get; set; } = 1.0;
+    public double Threshold { get; set; } = 0.5;
+    public int ImageSize { get; set; } = 256;
+    public bool Augment { get; set; } = true;
+    public string Device { get; set; } = "cpu";
+    public int? Threads { get; set; }
+    public string? CacheDir { get; set; }
+    public bool SkipBad { get; set; }
+    /// <summary>Use only the first N training images (quick runs and smoke tests); null = all.</summary>
+    public int? Limit { get; set; }
+    public int Panels { get; set; } = 4;
+
+    [JsonIgnore] public ModelOptions Model { get; set; } = new();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public JsonObject ToJson()
+    {
+        var o = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        o["model"] = Model.ToJson();
+        return o;
+    }
+
+    public static TrainingConfig FromJson(JsonNode node)
+    {
+        var o = node.AsObject();
+        var c = o.Deserialize<TrainingConfig>(Json) ?? throw new InvalidDataException("empty training config");
+        if (o["model"] is JsonObject m) c.Model = ModelOptions.FromJson(m);
+        return c;
+    }
+
+    public static TrainingConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such config file");
+        try { return FromJson(JsonNode.Parse(File.ReadAllText(path))!); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid training config ({e.Message})"); }
+    }
+
+    /// <summary>Throws ArgumentException with a one-line reason for an impossible value.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {BatchSize}");
+        if (Lr <= 0) throw new ArgumentException($"--lr must be positive, got {Lr}");
+        if (TMax < 1) throw new ArgumentException($"--t-max must be at least 1, got {TMax}");
+        if (ValRatio < 0 || ValRatio >= 1) throw new ArgumentException($"--val-ratio must be in [0, 1), got {ValRatio}");
+        if (SelectOn is not ("val" or "test")) throw new ArgumentException($"--select-on must be val or test, not '{SelectOn}'");
+        if (SelectOn == "val" && ValRatio == 0) throw new ArgumentException("--select-on val needs --val-ratio above 0 (or a split file with \"val\")");
+        if (ImageSize % 32 != 0 || ImageSize < 32) throw new ArgumentException($"--image-size must be a multiple of 32, got {ImageSize}");
+        if (Threshold <= 0 || Threshold >= 1) throw new ArgumentException($"--threshold must be in (0, 1), got {Threshold}");
+        if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
+    }
+}
