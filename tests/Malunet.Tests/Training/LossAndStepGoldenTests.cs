@@ -78,8 +78,9 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         var afterWant = SharedData.ReadGroup("weights_after_step1");
         var model = MalunetGoldenTests.LoadFixtureModel();
         model.train();
-        var opt = optim.AdamW(model.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2);
-        opt.zero_grad();
+        // Our AdamW, the one training uses.
+        var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2);
+        opt.ZeroGrad();
         var loss = new BceDiceLoss().Compute(model.call(io["input"]), io["target"]);
         Assert.Equal(SharedData.Expected["train_step"]!["loss_before_step"]!.GetValue<double>(), loss.item<float>(), 4);
         loss.backward();
@@ -98,7 +99,7 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         Assert.True(gradMax <= 1.3e-4, $"gradient max |diff| {gradMax:E3} exceeds the 1.3e-4 thread-to-thread spread");
         Assert.True(Math.Abs(norm - normWant) / normWant < 1e-5);
 
-        opt.step();
+        opt.Step();
         // After the step: elements whose |grad| >= 1e-6 (below that the update lr·g/(|g|+eps) is rounding noise, see README).
         double afterMax = 0;
         long compared = 0;

@@ -1,0 +1,70 @@
+using SkiaSharp;
+
+namespace Malunet.Data;
+
+/// <summary>
+/// Writes a small dermoscopy-like dataset in the plain layout (<c>images/*.jpg</c>, <c>masks/*_segmentation.png</c>):
+/// a smooth skin-coloured background with noise and a darker, irregular lesion (a perturbed ellipse) whose mask is
+/// binary. Used by <c>malunet demo</c> and by tests, so that nothing needs to be downloaded.
+/// </summary>
+public static class SyntheticLesions
+{
+    public static IReadOnlyList<string> Write(string root, int count, int size = 256, int seed = 7)
+    {
+        var imageDir = Path.Combine(root, "images");
+        var maskDir = Path.Combine(root, "masks");
+        Directory.CreateDirectory(imageDir);
+        Directory.CreateDirectory(maskDir);
+        var ids = new List<string>();
+        for (int n = 0; n < count; n++)
+        {
+            var rng = new Random(seed * 7919 + n);
+            var id = $"SYN_{n:D4}";
+            var (rgb, mask) = Render(rng, size);
+            SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"));
+            ImageDecoder.SavePng(new Image8(size, size, 1, mask), Path.Combine(maskDir, id + "_segmentation.png"));
+            ids.Add(id);
+        }
+        return ids;
+    }
+
+    /// <summary>One image (RGB bytes) and its binary mask (0/255).</summary>
+    public static (byte[] Rgb, byte[] Mask) Render(Random rng, int size)
+    {
+        double cx = size * (0.3 + 0.4 * rng.NextDouble()), cy = size * (0.3 + 0.4 * rng.NextDouble());
+        double rx = size * (0.12 + 0.15 * rng.NextDouble()), ry = size * (0.12 + 0.15 * rng.NextDouble());
+        double angle = Math.PI * rng.NextDouble();
+        var wobble = Enumerable.Range(0, 5).Select(_ => (A: 0.05 + 0.08 * rng.NextDouble(), P: rng.NextDouble() * 2 * Math.PI)).ToArray();
+        double[] skin = { 200 + 30 * rng.NextDouble(), 150 + 30 * rng.NextDouble(), 130 + 30 * rng.NextDouble() };
+        double[] dark = { 0.45 + 0.15 * rng.NextDouble(), 0.35 + 0.15 * rng.NextDouble(), 0.30 + 0.15 * rng.NextDouble() };
+        double gx = rng.NextDouble() - 0.5, gy = rng.NextDouble() - 0.5;
+        var rgb = new byte[size * size * 3];
+        var mask = new byte[size * size];
+        for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+        {
+            double dx = x - cx, dy = y - cy;
+            double u = (dx * Math.Cos(angle) + dy * Math.Sin(angle)) / rx;
+            double v = (-dx * Math.Sin(angle) + dy * Math.Cos(angle)) / ry;
+            double theta = Math.Atan2(v, u), r = Math.Sqrt(u * u + v * v);
+            double edge = 1 + wobble.Select((w, k) => w.A * Math.Sin((k + 2) * theta + w.P)).Sum();
+            bool inside = r <= edge;
+            mask[y * size + x] = inside ? (byte)255 : (byte)0;
+            double shade = 1 + 0.15 * (gx * (x - size / 2.0) + gy * (y - size / 2.0)) / size;
+            for (int c = 0; c < 3; c++)
+            {
+                double value = skin[c] * shade * (inside ? dark[c] * (0.9 + 0.2 * r / edge) : 1) + 12 * (rng.NextDouble() - 0.5);
+                rgb[(y * size + x) * 3 + c] = (byte)Math.Clamp(Math.Round(value), 0, 255);
+            }
+        }
+        return (rgb, mask);
+    }
+
+    public static void SaveJpeg(Image8 img, string path, int quality = 92)
+    {
+        using var bmp = ImageDecoder.ToBitmap(img);
+        using var image = SKImage.FromBitmap(bmp);
+        using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
+        Interop.AtomicFile.WriteAllBytes(path, data.ToArray());
+    }
+}
