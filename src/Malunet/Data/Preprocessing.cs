@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Malunet.Data;
@@ -27,26 +28,40 @@ public static class Preprocessing
         }
     }
 
-    /// <summary>A B x 3 x S x S input batch from cached samples.</summary>
+    /// <summary>One sample's network input (3 x S x S) and mask (S x S, 0..1) written into the given spans.</summary>
+    public static void Write(CachedSample sample, Span<float> image, Span<float> mask)
+    {
+        int s = sample.Size, plane = s * s;
+        ImageToInput(sample.Image, s, s, image[..(3 * plane)]);
+        var m = sample.Mask ?? throw new InvalidDataException($"{sample.Id}: no mask");
+        for (int i = 0; i < plane; i++) mask[i] = m[i] / 255f;
+    }
+
+    /// <summary>The float32 elements of a contiguous CPU tensor as a writable span (no managed copy).</summary>
+    public static Span<float> FloatSpan(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
+
+    /// <summary>A B x 3 x S x S input batch from cached samples, written straight into the tensor's memory.</summary>
     public static Tensor Images(IReadOnlyList<CachedSample> samples)
     {
         int s = samples[0].Size, plane = 3 * s * s;
-        var data = new float[samples.Count * plane];
+        var t = empty(samples.Count, 3, s, s);
+        var span = FloatSpan(t);
         for (int b = 0; b < samples.Count; b++)
-            ImageToInput(samples[b].Image, s, s, data.AsSpan(b * plane, plane));
-        return tensor(data, new long[] { samples.Count, 3, s, s });
+            ImageToInput(samples[b].Image, s, s, span.Slice(b * plane, plane));
+        return t;
     }
 
     /// <summary>A B x 1 x S x S mask batch in 0..1.</summary>
     public static Tensor Masks(IReadOnlyList<CachedSample> samples)
     {
         int s = samples[0].Size, plane = s * s;
-        var data = new float[samples.Count * plane];
+        var t = empty(samples.Count, 1, s, s);
+        var span = FloatSpan(t);
         for (int b = 0; b < samples.Count; b++)
         {
             var m = samples[b].Mask ?? throw new InvalidDataException($"{samples[b].Id}: no mask");
-            for (int i = 0; i < plane; i++) data[b * plane + i] = m[i] / 255f;
+            for (int i = 0; i < plane; i++) span[b * plane + i] = m[i] / 255f;
         }
-        return tensor(data, new long[] { samples.Count, 1, s, s });
+        return t;
     }
 }

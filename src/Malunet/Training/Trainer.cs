@@ -76,7 +76,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
                                      (d, n) => reporter.Phase("decoding", d, n));
         foreach (var p in decodeProblems.Where(p => !p.Fatal)) reporter.Warn(p.ToString());
         StopOrSkip(decodeProblems.Where(p => p.Fatal).ToList());
-        reporter.Info($"decoded and cached {cached.Count} images at {config.ImageSize}x{config.ImageSize} in {sw.Elapsed.TotalSeconds:F1} s");
+        reporter.Info($"decoded and cached {cached.Count} images at {config.ImageSize}x{config.ImageSize} in {sw.Elapsed.TotalSeconds:F1} s (memory {RssMb():F0} MB, peak {PeakRssMb():F0} MB)");
         var cachedById = cached.ToDictionary(c => c.Id);
         List<CachedSample> Cached(IEnumerable<Sample> s) => s.Where(x => cachedById.ContainsKey(x.Id)).Select(x => cachedById[x.Id]).ToList();
         var train = Cached(trainSamples);
@@ -181,6 +181,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
             run.WriteJson(run.TestPath, json);
             run.Log($"test ({test.Count} images, epoch {state.BestEpoch + 1}): {testResult.Metrics}");
             reporter.Info($"test ({test.Count} images, best epoch {state.BestEpoch + 1}): {testResult.Metrics}");
+            run.Log($"memory after testing {RssMb():F0} MB, peak {PeakRssMb():F0} MB");
         }
         return new TrainingOutcome(epochsRun, state.BestEpoch, testResult, run.Root);
     }
@@ -225,13 +226,18 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
     }
 
     /// <summary>Peak resident memory of this process (VmHWM), in MB; 0 where /proc is not available.</summary>
-    public static double PeakRssMb()
+    public static double PeakRssMb() => ProcStatusMb("VmHWM:");
+
+    /// <summary>Current resident memory (VmRSS), in MB.</summary>
+    public static double RssMb() => ProcStatusMb("VmRSS:");
+
+    private static double ProcStatusMb(string key)
     {
         try
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return double.Parse(line[6..].Trim().Split(' ')[0]) / 1024.0;
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                    return double.Parse(line[key.Length..].Trim().Split(' ')[0]) / 1024.0;
         }
         catch (IOException) { }
         return 0;

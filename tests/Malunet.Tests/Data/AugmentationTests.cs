@@ -6,12 +6,14 @@ namespace Malunet.Tests.Data;
 public class AugmentationTests
 {
     // An image whose every channel is the mask (x 255), so any transform must keep them equal.
-    private static (Tensor Image, Tensor Mask) Pair(int n = 2, int size = 64)
+    private static (float[] Image, float[] Mask) Pair(int size = 64)
     {
-        var mask = zeros(n, 1, size, size);
-        mask[.., .., TensorIndex.Slice(10, 30), TensorIndex.Slice(5, 50)] = tensor(1f);   // an off-centre, asymmetric box
-        mask[.., .., TensorIndex.Slice(40, 60), TensorIndex.Slice(40, 48)] = tensor(1f);
-        return (mask.repeat(1, 3, 1, 1) * 255, mask);
+        var mask = new float[size * size];
+        for (int y = 10; y < 30; y++) for (int x = 5; x < 50; x++) mask[y * size + x] = 1f; // off-centre, asymmetric
+        for (int y = 40; y < 60; y++) for (int x = 40; x < 48; x++) mask[y * size + x] = 1f;
+        var image = new float[3 * size * size];
+        for (int c = 0; c < 3; c++) for (int i = 0; i < size * size; i++) image[c * size * size + i] = 255 * mask[i];
+        return (image, mask);
     }
 
     [Theory]
@@ -23,22 +25,40 @@ public class AugmentationTests
     public void Flips_and_right_angle_rotations_move_image_and_mask_exactly_together(bool h, bool v, double? deg)
     {
         var (img, mask) = Pair();
-        var draws = new[] { new AugmentationDraw(h, v, deg), new AugmentationDraw(h, v, deg) };
-        var (ai, am) = Augmentation.Apply(img, mask, draws);
-        Assert.False(am.allclose(mask)); // something moved
-        Assert.True(TensorAssert.MaxAbsDiff(ai[.., 0..1] / 255, am) < 1e-4);
-        Assert.Equal(mask.sum().item<float>(), am.sum().item<float>(), 0);
+        var (ai, am) = Augmentation.Apply(img, mask, 3, 64, 64, new AugmentationDraw(h, v, deg));
+        Assert.NotEqual(mask, am); // something moved
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < am.Length; i++) Assert.True(Math.Abs(ai[c * 4096 + i] / 255 - am[i]) < 1e-4);
+        Assert.Equal(mask.Sum(), am.Sum(), 3);
+    }
+
+    [Fact]
+    public void Right_angle_rotation_equals_torch_rot90()
+    {
+        // grid_sample semantics: a 90 degree rotation is an exact permutation; compare with torch.rot90.
+        var (img, mask) = Pair();
+        var (_, am) = Augmentation.Apply(img, mask, 3, 64, 64, new AugmentationDraw(false, false, 90.0));
+        var t = tensor(mask, new long[] { 64, 64 });
+        var r1 = tensor(am, new long[] { 64, 64 });
+        Assert.True(r1.allclose(t.rot90(1, (0, 1))) || r1.allclose(t.rot90(-1, (0, 1))));
     }
 
     [Fact]
     public void Arbitrary_rotations_keep_image_and_mask_aligned()
     {
         var (img, mask) = Pair();
-        var (ai, am) = Augmentation.Apply(img, mask, new[] { new AugmentationDraw(false, false, 33.0), new AugmentationDraw(true, false, 211.5) });
-        var imgMask = ai[.., 0..1].ge(127.5);
-        var m = am.ge(0.5);
-        double iou = (imgMask & m).sum().item<long>() / (double)(imgMask | m).sum().item<long>();
-        Assert.True(iou > 0.95, $"IoU {iou}");
+        foreach (var d in new[] { new AugmentationDraw(false, false, 33.0), new AugmentationDraw(true, false, 211.5) })
+        {
+            var (ai, am) = Augmentation.Apply(img, mask, 3, 64, 64, d);
+            int inter = 0, union = 0;
+            for (int i = 0; i < am.Length; i++)
+            {
+                bool a = ai[i] >= 127.5f, b = am[i] >= 0.5f;
+                if (a && b) inter++;
+                if (a || b) union++;
+            }
+            Assert.True(inter / (double)union > 0.95, $"IoU {inter / (double)union}");
+        }
     }
 
     [Fact]
