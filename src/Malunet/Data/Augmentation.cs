@@ -50,38 +50,34 @@ public static class Augmentation
             return;
         }
         // Output pixel -> source position, in normalised coordinates as affine_grid (aspect-corrected rotation).
+        // The source position is linear in x along a row, so it is stepped rather than recomputed.
         double a = deg * Math.PI / 180.0, cos = Math.Cos(a), sin = Math.Sin(a), ar = (double)width / height;
+        double stepX = cos * 2.0 / width * width / 2, stepY = sin * ar * 2.0 / width * height / 2;
+        if (d.HorizontalFlip) stepX = -stepX;
+        if (d.VerticalFlip) stepY = -stepY;
         for (int y = 0; y < height; y++)
         {
-            double yn = (2.0 * y + 1) / height - 1;
-            for (int x = 0; x < width; x++)
+            double yn = (2.0 * y + 1) / height - 1, xn0 = 1.0 / width - 1;
+            double sxn = cos * xn0 - sin / ar * yn, syn = sin * ar * xn0 + cos * yn;
+            double fx = ((sxn + 1) * width - 1) / 2, fy = ((syn + 1) * height - 1) / 2;
+            // The flips are applied before the rotation, so they act on the source position.
+            if (d.HorizontalFlip) fx = width - 1 - fx;
+            if (d.VerticalFlip) fy = height - 1 - fy;
+            for (int x = 0; x < width; x++, fx += stepX, fy += stepY)
             {
-                double xn = (2.0 * x + 1) / width - 1;
-                double sxn = cos * xn - sin / ar * yn, syn = sin * ar * xn + cos * yn;
-                double fx = ((sxn + 1) * width - 1) / 2, fy = ((syn + 1) * height - 1) / 2;
-                // The flips are applied before the rotation, so they act on the source position.
-                if (d.HorizontalFlip) fx = width - 1 - fx;
-                if (d.VerticalFlip) fy = height - 1 - fy;
                 int o = y * width + x;
                 // Image: bilinear, zero outside.
                 int x0 = (int)Math.Floor(fx), y0 = (int)Math.Floor(fy);
-                double wx = fx - x0, wy = fy - y0;
-                for (int c = 0; c < channels; c++)
-                {
-                    int off = c * plane;
-                    double v = 0;
-                    if ((uint)y0 < (uint)height)
-                    {
-                        if ((uint)x0 < (uint)width) v += (1 - wx) * (1 - wy) * image[off + y0 * width + x0];
-                        if ((uint)(x0 + 1) < (uint)width) v += wx * (1 - wy) * image[off + y0 * width + x0 + 1];
-                    }
-                    if ((uint)(y0 + 1) < (uint)height)
-                    {
-                        if ((uint)x0 < (uint)width) v += (1 - wx) * wy * image[off + (y0 + 1) * width + x0];
-                        if ((uint)(x0 + 1) < (uint)width) v += wx * wy * image[off + (y0 + 1) * width + x0 + 1];
-                    }
-                    outImage[off + o] = (float)v;
-                }
+                float wx = (float)(fx - x0), wy = (float)(fy - y0);
+                bool xa = (uint)x0 < (uint)width, xb = (uint)(x0 + 1) < (uint)width;
+                bool ya = (uint)y0 < (uint)height, yb = (uint)(y0 + 1) < (uint)height;
+                float w00 = xa && ya ? (1 - wx) * (1 - wy) : 0, w01 = xb && ya ? wx * (1 - wy) : 0;
+                float w10 = xa && yb ? (1 - wx) * wy : 0, w11 = xb && yb ? wx * wy : 0;
+                int i00 = ya ? y0 * width : 0, i10 = yb ? (y0 + 1) * width : 0;
+                int c0 = xa ? x0 : 0, c1 = xb ? x0 + 1 : 0;
+                for (int c = 0, off = 0; c < channels; c++, off += plane)
+                    outImage[off + o] = w00 * image[off + i00 + c0] + w01 * image[off + i00 + c1]
+                                      + w10 * image[off + i10 + c0] + w11 * image[off + i10 + c1];
                 // Mask: nearest (round half to even, as grid_sample's nearbyint), zero outside.
                 int nx = (int)Math.Round(fx, MidpointRounding.ToEven), ny = (int)Math.Round(fy, MidpointRounding.ToEven);
                 outMask[o] = (uint)nx < (uint)width && (uint)ny < (uint)height ? mask[ny * width + nx] : 0f;
