@@ -11,7 +11,8 @@ public sealed class PlainReporter : ITrainingReporter
     public void Warn(string line) => Console.Error.WriteLine($"warning: {line}");
     public void Phase(string name, int done, int total)
     {
-        if (done == total && lastPhase != name + total) { Console.WriteLine($"{name}: {total} images"); lastPhase = name + total; }
+        // Progress goes to stderr, so stdout carries only results (e.g. evaluate --json).
+        if (done == total && lastPhase != name + total) { Console.Error.WriteLine($"{name}: {total} images"); lastPhase = name + total; }
     }
     public void EpochStarted(int epoch, int epochs, int batches, double lr) { }
     public void BatchDone(int epoch, int batch, int batches, double meanLoss, double imagesPerSecond) { }

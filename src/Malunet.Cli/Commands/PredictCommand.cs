@@ -1,13 +1,18 @@
 using System.CommandLine;
-using Malunet.Interop;
+using System.Globalization;
+using System.Text;
+using Malunet.Data;
 using Malunet.Inference;
+using Malunet.Interop;
 using Malunet.Native;
 
 namespace Malunet.Cli.Commands;
 
 /// <summary>
-/// <c>malunet predict</c>: with a <c>.npy</c> input, tensor-level inference for interoperability and golden checks
-/// (N x C x H x W float32 already preprocessed in, N x classes x H x W sigmoid probabilities out).
+/// <c>malunet predict</c>: segment an image, a folder of images, or a <c>.npy</c> tensor. Images give, at each
+/// image's original size, <c>&lt;id&gt;_mask.png</c>, <c>&lt;id&gt;_overlay.png</c> (contour on the image) and with
+/// <c>--save-probabilities</c> <c>&lt;id&gt;_prob.png</c>, plus <c>summary.csv</c> with the lesion area. A <c>.npy</c>
+/// input (N x C x H x W float32, preprocessed as the official code does) gives a <c>.npy</c> of sigmoid outputs.
 /// </summary>
 public static class PredictCommand
 {
@@ -16,39 +21,108 @@ public static class PredictCommand
         var model = new ModelArguments();
         var device = new DeviceArguments();
         var weights = new Option<string>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth", Required = true };
-        var input = new Option<string>("--input") { Description = "A .npy float32 tensor N x C x H x W, preprocessed as the official code does", Required = true };
-        var output = new Option<string>("--output") { Description = "Where to write the N x classes x H x W probabilities (.npy)", Required = true };
+        var input = new Option<string>("--input") { Description = "An image (JPEG, PNG, BMP, WebP), a folder of images, or a .npy tensor", Required = true };
+        var output = new Option<string>("--output") { Description = "Output folder for images; the output .npy for a .npy input", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
-        var cmd = new Command("predict", "Segment with a trained network");
-        cmd.Options.Add(weights);
-        cmd.Options.Add(input);
-        cmd.Options.Add(output);
-        cmd.Options.Add(batch);
+        var threshold = new Option<double>("--threshold") { Description = "Probability threshold of the mask", DefaultValueFactory = _ => 0.5 };
+        var tta = new Option<bool>("--tta") { Description = "Average the prediction over horizontal, vertical and both flips" };
+        var saveProb = new Option<bool>("--save-probabilities") { Description = "Also write <id>_prob.png (probability x 255)" };
+        var noOverlay = new Option<bool>("--no-overlay") { Description = "Do not write <id>_overlay.png" };
+        var cmd = new Command("predict", "Segment images (masks, overlays, areas) or a .npy tensor with a trained network");
+        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(r =>
         {
             string inPath = r.GetValue(input)!, outPath = r.GetValue(output)!;
             int batchSize = r.GetValue(batch);
+            double th = r.GetValue(threshold);
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
+            if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             model.Bind(r);
-            if (!inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-                throw new UsageException($"--input {inPath}: expected a .npy tensor");
-            if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-                throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
-            if (!File.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file");
+            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return PredictTensor(r, model, device, r.GetValue(weights)!, inPath, outPath, batchSize);
+            if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
+            if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
+            var files = Directory.Exists(inPath)
+                ? Directory.EnumerateFiles(inPath).Where(f => DatasetScanner.ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                    .OrderBy(f => f, StringComparer.Ordinal).ToList()
+                : new List<string> { inPath };
+            if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
             var dev = device.Resolve(r);
-            TorchRuntime.EnsureLoaded();
             var net = model.Load(r, r.GetValue(weights)!);
-            using var x = NpyFile.Read(inPath);
-            if (x.dim() != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", x.shape)})");
-            try { net.CheckInput(x); }
-            catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
-            using var y = new TensorPredictor(net, dev, batchSize).Predict(x);
-            NpyFile.Write(outPath, y);
-            Console.WriteLine($"wrote {outPath} [{string.Join(", ", y.shape)}]");
-            return 0;
+            var predictor = new ImagePredictor(net, dev, 256, r.GetValue(tta));
+            Directory.CreateDirectory(outPath);
+            return PredictImages(predictor, files, outPath, batchSize, th, r.GetValue(saveProb), !r.GetValue(noOverlay));
         });
         return cmd;
     }
+
+    private static int PredictTensor(ParseResult r, ModelArguments model, DeviceArguments device, string weights, string inPath, string outPath, int batchSize)
+    {
+        if (!File.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file");
+        if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
+        var dev = device.Resolve(r);
+        TorchRuntime.EnsureLoaded();
+        var net = model.Load(r, weights);
+        using var x = NpyFile.Read(inPath);
+        if (x.dim() != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", x.shape)})");
+        try { net.CheckInput(x); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
+        using var y = new TensorPredictor(net, dev, batchSize).Predict(x);
+        NpyFile.Write(outPath, y);
+        Console.WriteLine($"wrote {outPath} [{string.Join(", ", y.shape)}]");
+        return 0;
+    }
+
+    private static int PredictImages(ImagePredictor predictor, List<string> files, string outDir, int batchSize, double th, bool saveProb, bool overlay)
+    {
+        var csv = new StringBuilder("file,id,width,height,lesion_pixels,lesion_fraction\n");
+        int failed = 0, written = 0;
+        var usedIds = new HashSet<string>(StringComparer.Ordinal);
+        ProgressReporter.Run(rep =>
+        {
+            for (int start = 0; start < files.Count; start += batchSize)
+            {
+                var loaded = new List<CachedSample>();
+                foreach (var f in files.Skip(start).Take(batchSize))
+                {
+                    try { loaded.Add(predictor.Load(f)); }
+                    catch (Exception e) when (e is InvalidDataException or IOException)
+                    {
+                        failed++;
+                        Console.Error.WriteLine($"malunet: {e.Message}");
+                    }
+                }
+                if (loaded.Count == 0) continue;
+                var probs = predictor.Predict(loaded);
+                for (int i = 0; i < loaded.Count; i++)
+                {
+                    var s = loaded[i];
+                    var id = Path.GetFileNameWithoutExtension(s.Id);
+                    if (!usedIds.Add(id)) id = Path.GetFileName(s.Id).Replace('.', '_');
+                    var full = ImagePredictor.Resize(probs[i], s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
+                    var mask = MaskOutputs.Threshold(full, th);
+                    long area = mask.LongCount(v => v);
+                    MaskOutputs.SaveMask(mask, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_mask.png"));
+                    if (saveProb) MaskOutputs.SaveProbabilities(full, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_prob.png"));
+                    if (overlay)
+                    {
+                        try { MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgb(s.Id), mask, Path.Combine(outDir, id + "_overlay.png")); }
+                        catch (Exception e) when (e is InvalidDataException or IOException) { failed++; Console.Error.WriteLine($"malunet: {e.Message}"); }
+                    }
+                    csv.Append(string.Create(CultureInfo.InvariantCulture,
+                        $"{Csv(s.Id)},{Csv(id)},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}\n"));
+                    written++;
+                }
+                rep.Phase("predicting", Math.Min(start + batchSize, files.Count), files.Count);
+            }
+            return 0;
+        });
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
+        Console.WriteLine($"segmented {written} of {files.Count} image(s) into {outDir}{(failed > 0 ? $"; {failed} failed (listed above)" : "")}");
+        return failed > 0 ? 1 : 0;
+    }
+
+    private static string Csv(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

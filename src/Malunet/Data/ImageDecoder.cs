@@ -118,13 +118,19 @@ public static class ImageDecoder
     /// that are neither 0 nor 255 at the original resolution. Colour masks fall back to the RGB path.
     /// </summary>
     public static (Image8 Mask, int OriginalWidth, int OriginalHeight, long NonBinary) DecodeMaskResized(string path, int width, int height)
+        => DecodeMask(path, width, height);
+
+    /// <summary>A mask at its full resolution as 8-bit gray (native gray decode where the file is gray).</summary>
+    public static Image8 DecodeMaskFull(string path) => DecodeMask(path, 0, 0).Mask;
+
+    private static (Image8 Mask, int OriginalWidth, int OriginalHeight, long NonBinary) DecodeMask(string path, int width, int height)
     {
         using var codec = OpenCodec(path);
         if (codec.Info.ColorType != SKColorType.Gray8 || codec.EncodedOrigin != SKEncodedOrigin.TopLeft)
         {
             var full = DecodeGray(path);
             long nb = full.Pixels.LongCount(v => v != 0 && v != 255);
-            return (Resize(full, width, height), full.Width, full.Height, nb);
+            return (width > 0 ? Resize(full, width, height) : full, full.Width, full.Height, nb);
         }
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Gray8, SKAlphaType.Opaque);
         using var bitmap = new SKBitmap(info);
@@ -134,6 +140,7 @@ public static class ImageDecoder
         if (result != SKCodecResult.Success) throw new InvalidDataException($"{path}: cannot decode ({result})");
         long nonBinary = 0;
         foreach (var v in bitmap.GetPixelSpan()) if (v != 0 && v != 255) nonBinary++;
+        if (width <= 0) return (new Image8(info.Width, info.Height, 1, bitmap.GetPixelSpan().ToArray()), info.Width, info.Height, nonBinary);
         using var small = bitmap.Resize(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque),
                                         new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
                           ?? throw new InvalidOperationException("resize failed");

@@ -11,13 +11,14 @@ public sealed record EvaluationResult(ConfusionMetrics Metrics, double MeanLoss,
 
 /// <summary>
 /// Runs a network over cached samples in batches (no gradients, a dispose scope per batch) and accumulates the
-/// paper's pooled confusion matrix and the mean per-image BCE+Dice loss (the official validation loss, batch 1).
+/// paper's pooled confusion matrix and the mean per-image BCE+Dice loss (the official validation loss, batch 1);
+/// optionally hands each image's first-class probability map to a callback.
 /// </summary>
 public static class Evaluator
 {
     public static EvaluationResult Run(SegmentationModel model, IReadOnlyList<CachedSample> samples, Device device,
                                        int batchSize = 8, double threshold = 0.5, BceDiceLoss? loss = null,
-                                       Action<int, int>? progress = null)
+                                       Action<int, int>? progress = null, Action<CachedSample, float[]>? probabilities = null)
     {
         loss ??= new BceDiceLoss();
         var metrics = new ConfusionMetrics(threshold);
@@ -36,6 +37,9 @@ public static class Evaluator
                 metrics.Add(y, b.Masks);
                 for (int i = 0; i < b.Count; i++)
                     lossSum += loss.Compute(y.narrow(0, i, 1), b.Masks.narrow(0, i, 1)).item<float>();
+                if (probabilities != null)
+                    for (int i = 0; i < b.Count; i++)
+                        probabilities(b.Samples[i], y[i, 0].contiguous().data<float>().ToArray());
                 done += b.Count;
                 progress?.Invoke(done, samples.Count);
             }

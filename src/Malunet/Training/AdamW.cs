@@ -10,7 +10,7 @@ namespace Malunet.Training;
 /// <c>p ← p - (lr / (1-β1^t)) · m / (√v / √(1-β2^t) + ε)</c>. Written here rather than taken from TorchSharp so that
 /// its moment tensors can be saved in our checkpoints and a resumed run continues bit for bit.
 /// </summary>
-public sealed class AdamW
+public sealed class AdamW : IDisposable
 {
     private sealed record Slot(string Name, Parameter Param, Tensor ExpAvg, Tensor ExpAvgSq);
     private readonly List<Slot> slots;
@@ -70,6 +70,13 @@ public sealed class AdamW
             s.ExpAvgSq.copy_(v);
         }
         Steps = steps;
+    }
+
+    /// <summary>Frees the moment tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var s in slots) { s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose(); }
+        slots.Clear();
     }
 
     public void To(Device device)

@@ -166,7 +166,10 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
             epochsRun++;
         }
 
-        // ---- final test with the selected weights
+        // ---- final test with the selected weights; the training model and its optimizer state are no longer needed
+        optimizer.Dispose();
+        model.Dispose();
+        GC.Collect();
         EvaluationResult? testResult = null;
         if (test.Count > 0 && File.Exists(run.BestCheckpoint))
         {
