@@ -75,9 +75,12 @@ public static class EvaluateCommand
             });
             var byIdPath = samples.ToDictionary(s => s.Id);
             bool original = !r.GetValue(noOriginal);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var maps = new List<(CachedSample Sample, float[] Prob)>();
             var result = ProgressReporter.Run(rep => Evaluator.Run(net, cached, dev, r.GetValue(batch), th, null, (d, n) => rep.Phase("evaluating", d, n),
                 (sample, prob) => maps.Add((sample, prob))));
+            Console.Error.WriteLine($"inference and pooled metrics: {clock.Elapsed.TotalSeconds:F1} s");
+            clock.Restart();
             // Per-image metrics, two images at a time: a full-resolution mask can be 30 megapixels.
             var rows = new ConcurrentBag<Row>();
             int done = 0;
@@ -91,6 +94,7 @@ public static class EvaluateCommand
                 });
                 return 0;
             });
+            Console.Error.WriteLine($"per-image metrics{(original ? " at 256x256 and original resolution" : "")}: {clock.Elapsed.TotalSeconds:F1} s");
             var list = rows.OrderBy(x => x.Id, StringComparer.Ordinal).ToList();
             Report(result, list, r.GetValue(json), r.GetValue(output), original);
             return 0;

@@ -73,3 +73,24 @@ public class MaskMetricsTests
         Assert.Equal(3.0, MaskMetrics.Percentile(new[] { 3.0 }, 95));
     }
 }
+
+public class NearestDistanceTests
+{
+    [Fact]
+    public void Bucket_search_equals_the_distance_transform_on_random_point_sets()
+    {
+        var rng = new Random(11);
+        int w = 300, h = 200;
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var targets = Enumerable.Range(0, rng.Next(1, 200)).Select(_ => rng.Next(h) * w + rng.Next(w)).Distinct().ToList();
+            var queries = Enumerable.Range(0, 300).Select(_ => rng.Next(h) * w + rng.Next(w)).ToList();
+            var grid = new float[w * h];
+            Array.Fill(grid, float.PositiveInfinity);
+            foreach (var t in targets) grid[t] = 0;
+            MaskMetrics.SquaredDistanceTransform(grid, w, h);
+            var d = MaskMetrics.NearestDistances(queries, targets, w);
+            for (int k = 0; k < queries.Count; k++) Assert.Equal(Math.Sqrt(grid[queries[k]]), d[k], 9);
+        }
+    }
+}
