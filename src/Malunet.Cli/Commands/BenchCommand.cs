@@ -16,8 +16,10 @@ public static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs per measurement (after warm-up)", DefaultValueFactory = _ => 50 };
         var train = new Option<bool>("--train") { Description = "Also time compute-only training steps (batch 8: forward, loss, backward, AdamW)" };
         var trainOnly = new Option<bool>("--train-only") { Description = "Only time training steps" };
+        var engine = new Option<string>("--engine") { Description = "torch, onnx (ONNX Runtime on the exported graph) or both", DefaultValueFactory = _ => "both" };
+        engine.AcceptOnlyFromAmong("torch", "onnx", "both");
         var cmd = new Command("bench", "Parameters, MACs, latency (batch 1), throughput (batch 8) and training-step time");
-        cmd.Options.Add(size); cmd.Options.Add(runs); cmd.Options.Add(train); cmd.Options.Add(trainOnly);
+        cmd.Options.Add(size); cmd.Options.Add(runs); cmd.Options.Add(train); cmd.Options.Add(trainOnly); cmd.Options.Add(engine);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(r =>
@@ -30,19 +32,37 @@ public static class BenchCommand
             var c = ModelComplexity.Measure(net, s, net.Options.InputChannels);
             Console.WriteLine($"model      {net.Options.Model} {net.Options}");
             Console.WriteLine($"params     {c.ThopParameters:N0} (thop) / {c.Parameters:N0} (all); MACs {c.Macs:N0} at {s}x{s}");
-            Console.WriteLine($"engine     torch (TorchSharp {typeof(torch).Assembly.GetName().Version}), device {dev}, threads {torch.get_num_threads()}");
             net.to(dev);
-            if (!r.GetValue(trainOnly))
+            var which = r.GetValue(engine)!;
+            if (!r.GetValue(trainOnly) && which is "torch" or "both")
             {
+                Console.WriteLine($"engine     torch (TorchSharp {typeof(torch).Assembly.GetName().Version}), device {dev}, threads {torch.get_num_threads()}");
                 var b1 = Benchmark.Forward(net, dev, 1, s, 10, n);
-                Console.WriteLine($"batch 1    median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
+                Console.WriteLine($"  batch 1  median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
                 var b8 = Benchmark.Forward(net, dev, 8, s, 3, Math.Max(5, n / 5));
-                Console.WriteLine($"batch 8    median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
+                Console.WriteLine($"  batch 8  median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
+            }
+            if (!r.GetValue(trainOnly) && which is "onnx" or "both")
+            {
+                var path = Path.Combine(Path.GetTempPath(), $"malunet-bench-{Environment.ProcessId}.onnx");
+                try
+                {
+                    OnnxExporter.Export(net, path, s, s);
+                    int threads = r.GetValue(device.Threads) ?? torch.get_num_threads();
+                    using var ort = new OnnxEngine(path, threads);
+                    Console.WriteLine($"engine     onnx (ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, CPU), threads {threads}");
+                    var b1 = Benchmark.Engine(ort, net.Options.InputChannels, 1, s, 10, n);
+                    Console.WriteLine($"  batch 1  median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
+                    var b8 = Benchmark.Engine(ort, net.Options.InputChannels, 8, s, 3, Math.Max(5, n / 5));
+                    Console.WriteLine($"  batch 8  median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
+                }
+                finally { File.Delete(path); }
             }
             if (r.GetValue(train) || r.GetValue(trainOnly))
             {
                 var st = Benchmark.TrainStep(net, dev, 8, s, 3, Math.Max(10, n / 5));
-                Console.WriteLine($"train step median {st.MedianMs:F1} ms at batch 8 = {8000 / st.MedianMs:F1} images/s compute-only (p95 {st.P95Ms:F1} ms, {st.Runs} steps)");
+                Console.WriteLine($"engine     torch training, device {dev}, threads {torch.get_num_threads()}");
+                Console.WriteLine($"  train step median {st.MedianMs:F1} ms at batch 8 = {8000 / st.MedianMs:F1} images/s compute-only (p95 {st.P95Ms:F1} ms, {st.Runs} steps)");
             }
             return 0;
         });

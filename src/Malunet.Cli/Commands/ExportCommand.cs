@@ -13,15 +13,17 @@ public static class ExportCommand
         var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth", Required = true };
         var format = new Option<string>("--format")
         {
-            Description = "pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
+            Description = "onnx (graph with weights, opset 17), pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
             Required = true,
         };
-        format.AcceptOnlyFromAmong("pth", "safetensors", "malunet");
+        format.AcceptOnlyFromAmong("onnx", "pth", "safetensors", "malunet");
+        var size = new Option<int>("--size") { Description = "ONNX input height and width", DefaultValueFactory = _ => 256 };
         var output = new Option<string>("--output") { Description = "Output file", Required = true };
-        var cmd = new Command("export", "Convert weights: to a PyTorch state_dict (.pth, safetensors) or to our checkpoint");
+        var cmd = new Command("export", "Export a network: ONNX graph, PyTorch state_dict (.pth, safetensors), or our checkpoint");
         cmd.Options.Add(weights);
         cmd.Options.Add(format);
         cmd.Options.Add(output);
+        cmd.Options.Add(size);
         model.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -31,6 +33,11 @@ public static class ExportCommand
             var outPath = r.GetValue(output)!;
             switch (r.GetValue(format))
             {
+                case "onnx":
+                    int s = r.GetValue(size);
+                    if (s <= 0 || s % net.SizeDivisor != 0) throw new UsageException($"--size must be a positive multiple of {net.SizeDivisor}, got {s}");
+                    Malunet.Interop.OnnxExporter.Export(net, outPath, s, s);
+                    break;
                 case "pth":
                     ModelCheckpoint.ExportForPyTorch(outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? outPath + ".pth" : outPath, net);
                     break;

@@ -28,8 +28,10 @@ public static class PredictCommand
         var tta = new Option<bool>("--tta") { Description = "Average the prediction over horizontal, vertical and both flips" };
         var saveProb = new Option<bool>("--save-probabilities") { Description = "Also write <id>_prob.png (probability x 255)" };
         var noOverlay = new Option<bool>("--no-overlay") { Description = "Do not write <id>_overlay.png" };
+        var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (ONNX Runtime; --weights is then an exported .onnx)", DefaultValueFactory = _ => "torch" };
+        engineOpt.AcceptOnlyFromAmong("torch", "onnx");
         var cmd = new Command("predict", "Segment images (masks, overlays, areas) or a .npy tensor with a trained network");
-        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, engineOpt }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(r =>
@@ -40,7 +42,11 @@ public static class PredictCommand
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
             if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             model.Bind(r);
-            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return PredictTensor(r, model, device, r.GetValue(weights)!, inPath, outPath, batchSize);
+            var dev = device.Resolve(r);
+            using IInferenceEngine engine = r.GetValue(engineOpt) == "onnx"
+                ? new OnnxEngine(r.GetValue(weights)!, r.GetValue(device.Threads))
+                : new TorchEngine(model.Load(r, r.GetValue(weights)!), dev);
+            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return PredictTensor(engine, inPath, outPath, batchSize);
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
             var files = Directory.Exists(inPath)
@@ -48,30 +54,30 @@ public static class PredictCommand
                     .OrderBy(f => f, StringComparer.Ordinal).ToList()
                 : new List<string> { inPath };
             if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
-            var dev = device.Resolve(r);
-            var net = model.Load(r, r.GetValue(weights)!);
-            var predictor = new ImagePredictor(net, dev, 256, r.GetValue(tta));
+            var predictor = new ImagePredictor(engine, 256, r.GetValue(tta));
             Directory.CreateDirectory(outPath);
             return PredictImages(predictor, files, outPath, batchSize, th, r.GetValue(saveProb), !r.GetValue(noOverlay));
         });
         return cmd;
     }
 
-    private static int PredictTensor(ParseResult r, ModelArguments model, DeviceArguments device, string weights, string inPath, string outPath, int batchSize)
+    private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)
     {
         if (!File.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file");
         if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
-        var dev = device.Resolve(r);
-        TorchRuntime.EnsureLoaded();
-        var net = model.Load(r, weights);
         using var x = NpyFile.Read(inPath);
         if (x.dim() != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", x.shape)})");
-        try { net.CheckInput(x); }
+        var outputs = new List<TorchSharp.torch.Tensor>();
+        try
+        {
+            for (long start = 0; start < x.shape[0]; start += batchSize)
+                outputs.Add(engine.Run(x.narrow(0, start, Math.Min(batchSize, x.shape[0] - start))));
+        }
         catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
-        using var y = new TensorPredictor(net, dev, batchSize).Predict(x);
+        using var y = TorchSharp.torch.cat(outputs, 0);
         NpyFile.Write(outPath, y);
-        Console.WriteLine($"wrote {outPath} [{string.Join(", ", y.shape)}]");
+        Console.WriteLine($"wrote {outPath} [{string.Join(", ", y.shape)}] ({engine.Name} engine)");
         return 0;
     }
 

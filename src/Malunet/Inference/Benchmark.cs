@@ -37,6 +37,21 @@ public static class Benchmark
         return Timing.Of(times);
     }
 
+    /// <summary>Latency of any engine on a random preprocessed batch.</summary>
+    public static Timing Engine(IInferenceEngine engine, int channels, int batch, int size, int warmup, int runs)
+    {
+        var times = new List<double>();
+        using var x = rand(batch, channels, size, size).mul(255);
+        for (int i = 0; i < warmup + runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var y = engine.Run(x);
+            sw.Stop();
+            if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        return Timing.Of(times);
+    }
+
     /// <summary>Compute-only training steps (forward, BCE+Dice, backward, AdamW) on a fixed random batch.</summary>
     public static Timing TrainStep(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {

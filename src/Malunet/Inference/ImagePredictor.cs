@@ -19,17 +19,17 @@ public sealed record ImagePrediction(string Path, int Width, int Height, float[]
 /// </summary>
 public sealed class ImagePredictor
 {
-    private readonly SegmentationModel model;
-    private readonly Device device;
+    private readonly IInferenceEngine engine;
     public int Size { get; }
     public bool TestTimeAugmentation { get; }
 
-    public ImagePredictor(SegmentationModel model, Device device, int size = 256, bool tta = false)
+    public ImagePredictor(IInferenceEngine engine, int size = 256, bool tta = false)
     {
-        this.model = model; this.device = device; Size = size; TestTimeAugmentation = tta;
-        model.to(device);
-        model.eval();
+        this.engine = engine; Size = size; TestTimeAugmentation = tta;
     }
+
+    public ImagePredictor(SegmentationModel model, Device device, int size = 256, bool tta = false)
+        : this(new TorchEngine(model, device), size, tta) { }
 
     /// <summary>Decodes and resizes one file to the network input (throws InvalidDataException naming the file).</summary>
     public CachedSample Load(string path)
@@ -44,16 +44,15 @@ public sealed class ImagePredictor
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var x = Preprocessing.Images(images).to(device);
-        var y = model.call(x);
+        var x = Preprocessing.Images(images);
+        var y = engine.Run(x);
         if (TestTimeAugmentation)
         {
             // Average over the flips the network was trained with; each prediction is flipped back first.
             foreach (var dims in new[] { new long[] { 3 }, new long[] { 2 }, new long[] { 2, 3 } })
-                y = y + model.call(x.flip(dims)).flip(dims);
+                y = y + engine.Run(x.flip(dims)).flip(dims);
             y = y / 4;
         }
-        y = y.cpu();
         var result = new List<float[]>();
         for (int i = 0; i < images.Count; i++) result.Add(y[i, 0].contiguous().data<float>().ToArray());
         return result;

@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ public enum BridgeOrder
 /// swaps the roles of the two attentions. Either attention can be used alone (<c>bu-sab</c>, <c>bu-cab</c>),
 /// then as <c>out = att(t)·t + t</c>. Parameter names: <c>catt</c>, <c>satt</c>.
 /// </summary>
-public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>
+public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiExportable
 {
     private readonly ChannelAttentionBridge? catt;
     private readonly SpatialAttentionBridge? satt;
@@ -76,5 +77,21 @@ public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>
         }
         foreach (var r in result) r.MoveToOuterDisposeScope();
         return result;
+    }
+
+    public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages)
+    {
+        Func<string[], string[]> spatial = t => satt!.ExportOnnx(g, t), channel = t => catt!.ExportOnnx(g, t);
+        Func<string[], string[]>? first, second;
+        if (catt == null) (first, second) = (spatial, null);
+        else if (satt == null) (first, second) = (channel, null);
+        else if (order == BridgeOrder.SabFirst) (first, second) = (spatial, channel);
+        else (first, second) = (channel, spatial);
+        var a = first(stages);
+        var attended = stages.Select((t, i) => g.Mul(a[i], t)).ToArray();
+        var withResidual = attended.Select((t, i) => g.Add(t, stages[i])).ToArray();
+        if (second == null) return withResidual;
+        var b = second(withResidual);
+        return withResidual.Select((t, i) => g.Add(g.Mul(b[i], t), attended[i])).ToArray();
     }
 }

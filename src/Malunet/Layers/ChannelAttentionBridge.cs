@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public enum SplitAttention
 /// the full map; broadcasting gives the same products). Parameter names equal the official
 /// <c>Channel_Att_Bridge</c> (<c>get_all_att</c>, <c>att1..attN</c>).
 /// </summary>
-public sealed class ChannelAttentionBridge : nn.Module<Tensor[], Tensor[]>
+public sealed class ChannelAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiExportable
 {
     private readonly AdaptiveAvgPool2d avgpool;
     private readonly Conv1d get_all_att;
@@ -65,5 +66,24 @@ public sealed class ChannelAttentionBridge : nn.Module<Tensor[], Tensor[]>
             result[i] = att.unsqueeze(-1).MoveToOuterDisposeScope();
         }
         return result;
+    }
+
+    public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages)
+    {
+        var pooled = stages.Select(t => g.Node("GlobalAveragePool", new[] { t })).ToArray();
+        var descriptor = g.Node("Reshape", new[] { g.Node("Concat", pooled, OnnxGraphBuilder.Int("axis", 1)), g.Int64s(0, 1, -1) });
+        var fused = g.Conv1d(descriptor, get_all_att);
+        if (split == SplitAttention.Conv) fused = g.Node("Transpose", new[] { fused }, OnnxGraphBuilder.Ints("perm", 0, 2, 1));
+        return heads.Select(h =>
+        {
+            var att = g.Sigmoid(h switch
+            {
+                TorchSharp.Modules.Linear l => g.Linear(fused, l),
+                TorchSharp.Modules.Conv1d c => g.Conv1d(fused, c),
+                _ => throw new NotSupportedException(),
+            });
+            // fc: B x 1 x C_i, conv: B x C_i x 1; both become B x C_i x 1 x 1.
+            return g.Node("Reshape", new[] { att, g.Int64s(0, -1, 1, 1) });
+        }).ToArray();
     }
 }

@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace Malunet.Layers;
 /// mixes channels and maps <c>inChannels</c> to <c>outChannels</c>. There is no activation inside; callers add one.
 /// Parameter names (<c>conv1</c>, <c>norm_layer</c>, <c>conv2</c>) equal the official <c>DepthWiseConv2d</c>.
 /// </summary>
-public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>
+public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv2d conv1;
     private readonly GroupNorm norm_layer;
@@ -31,4 +32,7 @@ public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return conv2.call(norm_layer.call(conv1.call(x))).MoveToOuterDisposeScope();
     }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x) =>
+        g.Conv(g.GroupNorm(g.Conv(x, conv1), norm_layer, norm_layer.weight!.shape[0]), conv2);
 }

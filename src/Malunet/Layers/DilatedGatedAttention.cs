@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace Malunet.Layers;
 /// passed through GELU; a <see cref="GatedAttentionUnit"/> then maps the result to <c>outChannels</c>.
 /// Parameter names (<c>mda0..3</c>, <c>norm_layer</c>, <c>conv</c>, <c>gau</c>) equal the official module.
 /// </summary>
-public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>
+public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>The paper's dilation rates, one per channel group.</summary>
     public static readonly long[] DefaultDilations = { 7, 5, 2, 1 };
@@ -53,5 +54,15 @@ public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>
         var multiScale = torch.cat(new[] { mda0.call(parts[0]), mda1.call(parts[1]), mda2.call(parts[2]), mda3.call(parts[3]) }, 1);
         var mixed = F.gelu(conv.call(norm_layer.call(multiScale)));
         return gau.call(mixed).MoveToOuterDisposeScope();
+    }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x)
+    {
+        long group = mda0.in_channels;
+        var parts = g.Nodes("Split", new[] { x, g.Int64s(group, group, group, group) }, 4, OnnxGraphBuilder.Int("axis", 1));
+        var cat = g.Node("Concat", new[] { g.Conv(parts[0], mda0), g.Conv(parts[1], mda1), g.Conv(parts[2], mda2), g.Conv(parts[3], mda3) },
+                         OnnxGraphBuilder.Int("axis", 1));
+        var mixed = g.Gelu(g.Conv(g.GroupNorm(cat, norm_layer, 4 * group), conv));
+        return gau.ExportOnnx(g, mixed);
     }
 }

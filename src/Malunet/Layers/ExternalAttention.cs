@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,7 +26,7 @@ namespace Malunet.Layers;
 /// <c>linear_0 = linear_1ᵀ</c> at initialisation (<see cref="TieInitialMemoryUnits"/>).
 /// </para>
 /// </summary>
-public sealed class ExternalAttention : nn.Module<Tensor, Tensor>
+public sealed class ExternalAttention : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv2d conv1;
     private readonly Conv1d linear_0;
@@ -71,5 +72,16 @@ public sealed class ExternalAttention : nn.Module<Tensor, Tensor>
         var read = linear_1.call(attn).reshape(b, c, h, w);
         var y = norm_layer.call(conv2.call(read)).add(x);
         return F.gelu(y).MoveToOuterDisposeScope();
+    }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x)
+    {
+        long c = conv1.in_channels;
+        var flat = g.Node("Reshape", new[] { g.Conv(x, conv1), g.Int64s(0, c, -1) });
+        var attn = g.Node("Softmax", new[] { g.Conv1d(flat, linear_0) }, OnnxGraphBuilder.Int("axis", -1));
+        var sum = g.Node("ReduceSum", new[] { attn, g.Int64s(1) }, OnnxGraphBuilder.Int("keepdims", 1));
+        attn = g.Node("Div", new[] { attn, g.Add(sum, g.Scalar(1e-9f)) });
+        var read = g.Node("Reshape", new[] { g.Conv1d(attn, linear_1), g.Node("Shape", new[] { x }) });
+        return g.Gelu(g.Add(g.GroupNorm(g.Conv(read, conv2), norm_layer, c), x));
     }
 }

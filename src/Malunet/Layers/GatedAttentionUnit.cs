@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace Malunet.Layers;
 /// element-wise; the 1x1 convolution is the shortcut that also changes the width to <c>outChannels</c>.
 /// Parameter names (<c>w1</c>, <c>w2</c>, <c>wo</c>, <c>cw</c>) equal the official <c>GatedAttentionUnit</c>.
 /// </summary>
-public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>
+public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Sequential w1;
     private readonly Sequential w2;
@@ -35,4 +36,7 @@ public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>
         var gated = w1.call(x).mul(w2.call(x));
         return wo.call(gated).add(cw.call(x)).MoveToOuterDisposeScope();
     }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string x) =>
+        g.Add(g.Module(g.Mul(g.Module(x, w1), g.Module(x, w2)), wo), g.Conv(x, cw));
 }

@@ -1,3 +1,4 @@
+using Malunet.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace Malunet.Layers;
 /// Returns the maps; <see cref="AttentionBridge"/> applies them. Parameter names equal the official
 /// <c>Spatial_Att_Bridge</c> (<c>shared_conv2d.0</c>).
 /// </summary>
-public sealed class SpatialAttentionBridge : nn.Module<Tensor[], Tensor[]>
+public sealed class SpatialAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiExportable
 {
     private readonly Sequential shared_conv2d;
 
@@ -34,4 +35,11 @@ public sealed class SpatialAttentionBridge : nn.Module<Tensor[], Tensor[]>
         }
         return maps;
     }
+
+    public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages) => stages.Select(t =>
+    {
+        var mean = g.Node("ReduceMean", new[] { t }, OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1));
+        var max = g.Node("ReduceMax", new[] { t }, OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1));
+        return g.Module(g.Node("Concat", new[] { mean, max }, OnnxGraphBuilder.Int("axis", 1)), shared_conv2d);
+    }).ToArray();
 }

@@ -44,7 +44,7 @@ public sealed record MalunetArchitecture(string Name, DeepBlock[] EncoderDeepSta
 /// </para>
 /// Module and parameter names equal the official state_dict keys (279 for the default model).
 /// </summary>
-public sealed class MalunetModel : SegmentationModel
+public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor>[] encoders = new nn.Module<Tensor, Tensor>[6];
     private readonly nn.Module<Tensor, Tensor>[] decoders = new nn.Module<Tensor, Tensor>[5];
@@ -179,5 +179,23 @@ public sealed class MalunetModel : SegmentationModel
             record($"{name}.{i++}", x);
         }
         return x;
+    }
+
+    /// <summary>The same network as ONNX nodes (see <see cref="Interop.OnnxExporter"/>).</summary>
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
+    {
+        var skips = new string[5];
+        var h = x;
+        for (int i = 0; i < 5; i++)
+        {
+            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(g.Module(h, encoders[i]), encoderNorms[i], encoderNorms[i].weight!.shape[0])));
+            skips[i] = h;
+        }
+        var bridged = bridge != null ? bridge.ExportOnnx(g, skips) : skips;
+        h = g.Gelu(g.Module(h, encoders[5]));
+        h = g.Add(g.Gelu(g.GroupNorm(g.Module(h, decoders[0]), decoderNorms[0], decoderNorms[0].weight!.shape[0])), bridged[4]);
+        for (int k = 1; k < 5; k++)
+            h = g.Add(g.Gelu(g.Upsample2x(g.GroupNorm(g.Module(h, decoders[k]), decoderNorms[k], decoderNorms[k].weight!.shape[0]))), bridged[4 - k]);
+        return g.Sigmoid(g.Upsample2x(g.Conv(h, final)));
     }
 }

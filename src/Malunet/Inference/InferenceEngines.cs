@@ -1,0 +1,76 @@
+using Malunet.Interop;
+using Malunet.Models;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace Malunet.Inference;
+
+/// <summary>Runs a segmentation network on a preprocessed N x C x H x W CPU batch; returns the probabilities on the CPU.</summary>
+public interface IInferenceEngine : IDisposable
+{
+    string Name { get; }
+    Tensor Run(Tensor batch);
+}
+
+/// <summary>The TorchSharp network itself (eval mode, no gradients).</summary>
+public sealed class TorchEngine : IInferenceEngine
+{
+    private readonly SegmentationModel model;
+    private readonly Device device;
+    public TorchEngine(SegmentationModel model, Device device) { this.model = model; this.device = device; model.to(device); model.eval(); }
+    public string Name => "torch";
+    public Tensor Run(Tensor batch)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return model.call(batch.to(device)).cpu().MoveToOuterDisposeScope();
+    }
+    public void Dispose() { }
+}
+
+/// <summary>An exported ONNX model run by ONNX Runtime (CPU execution provider).</summary>
+public sealed class OnnxEngine : IInferenceEngine
+{
+    private readonly InferenceSession session;
+    private readonly string input, output;
+
+    public OnnxEngine(string path, int? threads = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such ONNX file");
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads is { } t) options.IntraOpNumThreads = t;
+        try { session = new InferenceSession(path, options); }
+        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{path}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }
+        input = session.InputMetadata.Keys.First();
+        output = session.OutputMetadata.Keys.First();
+        var dims = session.InputMetadata[input].Dimensions;
+        InputShape = dims;
+    }
+
+    /// <summary>The model's input shape (-1 for the dynamic batch).</summary>
+    public int[] InputShape { get; }
+    public string Name => "onnx";
+
+    /// <summary>The model options recorded by our exporter, if any.</summary>
+    public string? ModelOptionsJson => session.ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;
+
+    public Tensor Run(Tensor batch)
+    {
+        using var c = batch.to(float32).cpu().contiguous();
+        var shape = c.shape.Select(d => (int)d).ToArray();
+        for (int i = 1; i < shape.Length && i < InputShape.Length; i++)
+            if (InputShape[i] > 0 && InputShape[i] != shape[i])
+                throw new ArgumentException($"the ONNX model takes [N, {string.Join(", ", InputShape.Skip(1))}] inputs, got [{string.Join(", ", shape)}]");
+        var data = c.data<float>().ToArray();
+        var tensorIn = new DenseTensor<float>(data, shape);
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(input, tensorIn) });
+        var y = results.First().AsTensor<float>();
+        var dims = y.Dimensions.ToArray().Select(d => (long)d).ToArray();
+        return torch.tensor(y.ToArray(), dims);
+    }
+
+    public void Dispose() => session.Dispose();
+}

@@ -1,0 +1,32 @@
+using Google.Protobuf;
+using Malunet.Models;
+
+namespace Malunet.Interop;
+
+/// <summary>
+/// Writes a network as an ONNX model (opset 17): input <c>image</c> of shape [batch, C, H, W] (dynamic batch, fixed
+/// height and width, preprocessed as for <c>malunet predict</c>), output <c>probabilities</c> after the sigmoid, the
+/// weights embedded. Runs wherever ONNX Runtime runs, without libtorch.
+/// </summary>
+public static class OnnxExporter
+{
+    public static void Export(SegmentationModel model, string path, int height = 256, int width = 256)
+    {
+        if (model is not IOnnxExportable exportable)
+            throw new NotSupportedException($"ONNX export is not available for --model {model.Options.Model}");
+        if (height % model.SizeDivisor != 0 || width % model.SizeDivisor != 0)
+            throw new ArgumentException($"ONNX input size must be a multiple of {model.SizeDivisor}, got {height}x{width}");
+        var g = new OnnxGraphBuilder();
+        var output = exportable.ExportOnnx(g, "image");
+        // Name the output: an Identity keeps the last node untouched.
+        var named = new Onnx.NodeProto { OpType = "Identity", Name = "output" };
+        named.Input.Add(output);
+        named.Output.Add("probabilities");
+        g.Graph.Node.Add(named);
+        var proto = g.ToModel("image", "probabilities", model.Options.InputChannels, height, width,
+                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (see Preprocessing); output: sigmoid probabilities");
+        var meta = new Onnx.StringStringEntryProto { Key = "model_options", Value = model.Options.ToJson().ToJsonString() };
+        proto.MetadataProps.Add(meta);
+        AtomicFile.WriteAllBytes(path, proto.ToByteArray());
+    }
+}

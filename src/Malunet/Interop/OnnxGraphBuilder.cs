@@ -1,0 +1,192 @@
+using Google.Protobuf;
+using Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Malunet.Interop;
+
+/// <summary>A block that can write itself as ONNX nodes (its file holds both its TorchSharp and its ONNX form).</summary>
+public interface IOnnxExportable
+{
+    /// <summary>Appends the block's nodes reading <paramref name="input"/>; returns the name of its output.</summary>
+    string ExportOnnx(OnnxGraphBuilder g, string input);
+}
+
+/// <summary>A block over several stages (the bridges): one output per input.</summary>
+public interface IOnnxMultiExportable
+{
+    string[] ExportOnnx(OnnxGraphBuilder g, string[] inputs);
+}
+
+/// <summary>
+/// Builds an ONNX graph (opset 17) node by node, with the weights of TorchSharp modules as initializers. Only
+/// standard operators are used, so the model runs in any ONNX runtime: GroupNorm is written out as
+/// reshape/mean/variance (ONNX's GroupNormalization arrived in opset 18 with per-group affine parameters), and the
+/// exact GELU as 0.5·x·(1 + erf(x/√2)) (Gelu is opset 20).
+/// </summary>
+public sealed class OnnxGraphBuilder
+{
+    public const int Opset = 17;
+    private readonly GraphProto graph = new() { Name = "malunet" };
+    private int counter;
+
+    public GraphProto Graph => graph;
+
+    public string Fresh(string hint) => $"{hint}_{counter++}";
+
+    public string Node(string op, IEnumerable<string> inputs, params AttributeProto[] attributes) => Nodes(op, inputs, 1, attributes)[0];
+
+    public string[] Nodes(string op, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { OpType = op, Name = Fresh(op) };
+        n.Input.AddRange(inputs);
+        var outs = Enumerable.Range(0, outputs).Select(_ => Fresh(op.ToLowerInvariant())).ToArray();
+        n.Output.AddRange(outs);
+        n.Attribute.AddRange(attributes);
+        graph.Node.Add(n);
+        return outs;
+    }
+
+    public static AttributeProto Ints(string name, params long[] v)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(v);
+        return a;
+    }
+
+    public static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+    public static AttributeProto Float(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
+    public static AttributeProto String(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
+
+    /// <summary>A float32 initializer from a tensor (any device, any layout).</summary>
+    public string Initializer(Tensor t, string hint)
+    {
+        using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
+        var p = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(c.bytes) };
+        p.Dims.AddRange(c.shape);
+        graph.Initializer.Add(p);
+        return p.Name;
+    }
+
+    public string Floats(float[] values, long[] shape, string hint = "const")
+    {
+        var p = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Float };
+        p.FloatData.AddRange(values);
+        p.Dims.AddRange(shape);
+        graph.Initializer.Add(p);
+        return p.Name;
+    }
+
+    public string Scalar(float v) => Floats(new[] { v }, Array.Empty<long>(), "scalar");
+
+    public string Int64s(params long[] values)
+    {
+        var p = new TensorProto { Name = Fresh("shape"), DataType = (int)TensorProto.Types.DataType.Int64 };
+        p.Int64Data.AddRange(values);
+        p.Dims.Add(values.Length);
+        graph.Initializer.Add(p);
+        return p.Name;
+    }
+
+    // ---- layers
+
+    public string Conv(string x, Conv2d m)
+    {
+        var w = m.weight!;
+        long k0 = w.shape[2], k1 = w.shape[3];
+        long groups = m.in_channels / w.shape[1];
+        var pad = m.padding ?? new long[] { 0, 0 };
+        var inputs = new List<string> { x, Initializer(w, "conv_w") };
+        if (m.bias is not null) inputs.Add(Initializer(m.bias, "conv_b"));
+        return Node("Conv", inputs, Ints("kernel_shape", k0, k1), Ints("pads", pad[0], pad[1], pad[0], pad[1]),
+                    Ints("dilations", m.dilation![0], m.dilation[1]), Ints("strides", m.stride![0], m.stride[1]), Int("group", groups));
+    }
+
+    public string Conv1d(string x, Conv1d m)
+    {
+        var w = m.weight!;
+        long groups = m.in_channels / w.shape[1];
+        var pad = m.padding ?? new long[] { 0 };
+        var inputs = new List<string> { x, Initializer(w, "conv1d_w") };
+        if (m.bias is not null) inputs.Add(Initializer(m.bias, "conv1d_b"));
+        return Node("Conv", inputs, Ints("kernel_shape", w.shape[2]), Ints("pads", pad[0], pad[0]),
+                    Ints("dilations", m.dilation![0]), Ints("strides", m.stride![0]), Int("group", groups));
+    }
+
+    /// <summary>Linear on the last axis: MatMul with Wᵀ plus bias.</summary>
+    public string Linear(string x, Linear m)
+    {
+        using var wt = m.weight!.t().contiguous();
+        var y = Node("MatMul", new[] { x, Initializer(wt, "fc_wT") });
+        return m.bias is null ? y : Node("Add", new[] { y, Initializer(m.bias, "fc_b") });
+    }
+
+    /// <summary>GroupNorm over N x C x H x W: normalise each of G channel groups, then the per-channel affine map.</summary>
+    public string GroupNorm(string x, GroupNorm m, long channels, long groups = 4, float eps = 1e-5f)
+    {
+        var grouped = Node("Reshape", new[] { x, Int64s(0, groups, -1) });
+        var mean = Node("ReduceMean", new[] { grouped }, Ints("axes", 2), Int("keepdims", 1));
+        var centred = Node("Sub", new[] { grouped, mean });
+        var variance = Node("ReduceMean", new[] { Node("Mul", new[] { centred, centred }) }, Ints("axes", 2), Int("keepdims", 1));
+        var normalised = Node("Div", new[] { centred, Node("Sqrt", new[] { Node("Add", new[] { variance, Scalar(eps) }) }) });
+        var back = Node("Reshape", new[] { normalised, Node("Shape", new[] { x }) });
+        using var gamma = m.weight!.reshape(channels, 1, 1);
+        using var beta = m.bias!.reshape(channels, 1, 1);
+        return Node("Add", new[] { Node("Mul", new[] { back, Initializer(gamma, "gn_w") }), Initializer(beta, "gn_b") });
+    }
+
+    /// <summary>Exact GELU: 0.5·x·(1 + erf(x/√2)).</summary>
+    public string Gelu(string x)
+    {
+        var erf = Node("Erf", new[] { Node("Div", new[] { x, Scalar(MathF.Sqrt(2f)) }) });
+        return Node("Mul", new[] { Node("Mul", new[] { x, Node("Add", new[] { erf, Scalar(1f) }) }), Scalar(0.5f) });
+    }
+
+    public string Sigmoid(string x) => Node("Sigmoid", new[] { x });
+    public string Add(string a, string b) => Node("Add", new[] { a, b });
+    public string Mul(string a, string b) => Node("Mul", new[] { a, b });
+
+    public string MaxPool2x2(string x) => Node("MaxPool", new[] { x }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
+
+    /// <summary>Bilinear x2 with align_corners=True, as the official decoder's F.interpolate.</summary>
+    public string Upsample2x(string x) =>
+        Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "scales") },
+             String("mode", "linear"), String("coordinate_transformation_mode", "align_corners"));
+
+    /// <summary>Runs a module: an <see cref="IOnnxExportable"/>, a Sequential of those, or a supported primitive.</summary>
+    public string Module(string x, TorchSharp.torch.nn.Module m) => m switch
+    {
+        IOnnxExportable e => e.ExportOnnx(this, x),
+        Sequential s => s.children().Aggregate(x, (acc, child) => Module(acc, child)),
+        Conv2d c => Conv(x, c),
+        TorchSharp.Modules.Sigmoid => Sigmoid(x),
+        GELU => Gelu(x),
+        _ => throw new NotSupportedException($"ONNX export does not support {m.GetType().Name} yet"),
+    };
+
+    public ModelProto ToModel(string input, string output, long channels, long height, long width, string docString)
+    {
+        graph.Input.Add(ValueInfo(input, new object[] { "batch", channels, height, width }));
+        graph.Output.Add(ValueInfo(output, new object[] { "batch", null!, height, width }));
+        var model = new ModelProto { IrVersion = 8, ProducerName = "malunet", ProducerVersion = "1", Graph = graph, DocString = docString };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return model;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+        {
+            var dim = new TensorShapeProto.Types.Dimension();
+            if (d is string s) dim.DimParam = s;
+            else if (d is long l) dim.DimValue = l;
+            shape.Dim.Add(dim);
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
+    }
+}
