@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Malunet.Tests;
 using Malunet.Interop;
 using static TorchSharp.torch;
 
@@ -99,5 +100,40 @@ public class InfoPredictExportCliTests : IDisposable
         var back = PyTorchPth.LoadStateDict(pth);
         foreach (var (k, v) in SharedData.ReadGroup("weights_init"))
             Assert.True(v.allclose(back[k], rtol: 0, atol: 0), k);
+    }
+}
+
+public class OnnxCliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("malunet-onnxcli-").FullName;
+    public void Dispose() => Directory.Delete(dir, true);
+
+    [Fact]
+    public void Export_onnx_then_predict_with_onnx_runtime_matches_the_official_output()
+    {
+        var onnx = Path.Combine(dir, "model.onnx");
+        var e = CliRunner.Run("export", "--weights", SharedData.Fixture("weights_init.pth"), "--format", "onnx", "--output", onnx);
+        Assert.True(e.ExitCode == 0, e.Stderr);
+        var io = SharedData.ReadGroup("io");
+        var x = Path.Combine(dir, "x.npy");
+        NpyFile.Write(x, io["input"]);
+        var y = Path.Combine(dir, "y.npy");
+        var p = CliRunner.Run("predict", "--engine", "onnx", "--weights", onnx, "--input", x, "--output", y);
+        Assert.True(p.ExitCode == 0, p.Stderr);
+        Assert.True(TensorAssert.MaxAbsDiff(NpyFile.Read(y), io["output"]) <= 1e-4);
+
+        var images = Path.Combine(dir, "out");
+        var img = CliRunner.Run("predict", "--engine", "onnx", "--weights", onnx, "--input",
+            Path.Combine(SharedData.Isic2017, "ISIC-2017_Test_v2_Data", "ISIC_0012223.jpg"), "--output", images, "--no-overlay");
+        Assert.True(img.ExitCode == 0, img.Stderr);
+        Assert.True(File.Exists(Path.Combine(images, "ISIC_0012223_mask.png")));
+    }
+
+    [Fact]
+    public void Onnx_engine_with_a_pth_file_is_a_clear_error()
+    {
+        var p = CliRunner.Run("predict", "--engine", "onnx", "--weights", SharedData.Fixture("weights_init.pth"), "--input", "x.npy", "--output", Path.Combine(dir, "y.npy"));
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("weights_init.pth", p.Stderr);
     }
 }
