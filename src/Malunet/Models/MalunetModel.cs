@@ -29,6 +29,15 @@ public sealed record MalunetArchitecture(string Name, DeepBlock[] EncoderDeepSta
     /// <summary>The paper's network: IEA then DGA in encoder stages 4-6, SAB+CAB bridge.</summary>
     public static readonly MalunetArchitecture Malunet = new("malunet",
         new[] { DeepBlock.InvertedExternalAttention, DeepBlock.DilatedGatedAttention }, true, true);
+
+    // The ablation networks of the paper's Tables II-V: the same skeleton with other blocks and bridges.
+    public static readonly MalunetArchitecture BasicUNet = new("basicunet", new[] { DeepBlock.Conv3x3 }, false, false);
+    public static readonly MalunetArchitecture BuDga = new("bu-dga", new[] { DeepBlock.DilatedGatedAttention }, false, false);
+    public static readonly MalunetArchitecture BuEa = new("bu-ea", new[] { DeepBlock.ExternalAttention, DeepBlock.Conv3x3 }, false, false);
+    public static readonly MalunetArchitecture BuIea = new("bu-iea", new[] { DeepBlock.InvertedExternalAttention, DeepBlock.Conv3x3 }, false, false);
+    public static readonly MalunetArchitecture BuCab = new("bu-cab", new[] { DeepBlock.Conv3x3 }, true, false);
+    public static readonly MalunetArchitecture BuSab = new("bu-sab", new[] { DeepBlock.Conv3x3 }, false, true);
+    public static readonly MalunetArchitecture BuDgaIea = new("bu-dga-iea", new[] { DeepBlock.DilatedGatedAttention, DeepBlock.InvertedExternalAttention }, true, true);
 }
 
 /// <summary>
