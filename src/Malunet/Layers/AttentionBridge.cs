@@ -56,42 +56,30 @@ public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiE
             for (int i = 0; i < weights.Length; i++) record?.Invoke($"bridge_catt{i + 1}", weights[i].flatten(1));
             return weights;
         }
-        Func<Tensor[], Tensor[]>? first, second;
-        if (catt == null) (first, second) = (Spatial, null);
-        else if (satt == null) (first, second) = (Channel, null);
-        else if (order == BridgeOrder.SabFirst) (first, second) = (Spatial, Channel);
-        else (first, second) = (Channel, Spatial);
-
-        var a = first(stages);
-        var attended = stages.Select((t, i) => a[i] * t).ToArray();
-        var withResidual = attended.Select((t, i) => t + stages[i]).ToArray();
-        Tensor[] result;
-        if (second == null)
-        {
-            result = withResidual;
-        }
-        else
-        {
-            var b = second(withResidual);
-            result = withResidual.Select((t, i) => b[i] * t + attended[i]).ToArray();
-        }
+        var result = Compose(stages, Spatial, Channel, (a, b) => a * b, (a, b) => a + b);
         foreach (var r in result) r.MoveToOuterDisposeScope();
         return result;
     }
 
-    public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages)
+    public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages) =>
+        Compose(stages, t => satt!.ExportOnnx(g, t), t => catt!.ExportOnnx(g, t), g.Mul, g.Add);
+
+    /// <summary>
+    /// The bridge's arithmetic, shared by the TorchSharp forward pass (T = tensor) and the ONNX export (T = value
+    /// name): the first attention with a residual, then the second one plus the first one's attended features.
+    /// </summary>
+    private T[] Compose<T>(T[] stages, Func<T[], T[]> spatial, Func<T[], T[]> channel, Func<T, T, T> mul, Func<T, T, T> add)
     {
-        Func<string[], string[]> spatial = t => satt!.ExportOnnx(g, t), channel = t => catt!.ExportOnnx(g, t);
-        Func<string[], string[]>? first, second;
+        Func<T[], T[]>? first, second;
         if (catt == null) (first, second) = (spatial, null);
         else if (satt == null) (first, second) = (channel, null);
         else if (order == BridgeOrder.SabFirst) (first, second) = (spatial, channel);
         else (first, second) = (channel, spatial);
         var a = first(stages);
-        var attended = stages.Select((t, i) => g.Mul(a[i], t)).ToArray();
-        var withResidual = attended.Select((t, i) => g.Add(t, stages[i])).ToArray();
+        var attended = stages.Select((t, i) => mul(a[i], t)).ToArray();
+        var withResidual = attended.Select((t, i) => add(t, stages[i])).ToArray();
         if (second == null) return withResidual;
         var b = second(withResidual);
-        return withResidual.Select((t, i) => g.Add(g.Mul(b[i], t), attended[i])).ToArray();
+        return withResidual.Select((t, i) => add(mul(b[i], t), attended[i])).ToArray();
     }
 }

@@ -4,10 +4,8 @@ using Malunet.Tests.Data;
 
 namespace Malunet.Tests.Cli;
 
-public class EvaluatePredictCliTests : IDisposable
+public class EvaluatePredictCliTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-evalcli-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     private static string Weights => SharedData.Fixture("weights_init.pth");
 

@@ -5,10 +5,8 @@ using static TorchSharp.torch;
 
 namespace Malunet.Tests.Cli;
 
-public class InfoPredictExportCliTests : IDisposable
+public class InfoPredictExportCliTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-cli-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     [Fact]
     public void Info_prints_the_paper_counts()
@@ -103,11 +101,8 @@ public class InfoPredictExportCliTests : IDisposable
     }
 }
 
-public class OnnxCliTests : IDisposable
+public class OnnxCliTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-onnxcli-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
-
     [Fact]
     public void Export_onnx_then_predict_with_onnx_runtime_matches_the_official_output()
     {

@@ -4,10 +4,8 @@ using Malunet.Training;
 
 namespace Malunet.Tests.Cli;
 
-public class TrainCliTests : IDisposable
+public class TrainCliTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-traincli-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     [Theory]
     [InlineData("--epochs", "0")]

@@ -2,10 +2,8 @@ using Malunet.Data;
 
 namespace Malunet.Tests.Data;
 
-public class DatasetTests : IDisposable
+public class DatasetTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-data-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     [Fact]
     public void Isic2017_layout_pairs_all_2170_images_by_id()

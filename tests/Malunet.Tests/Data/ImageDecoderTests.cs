@@ -3,10 +3,8 @@ using SkiaSharp;
 
 namespace Malunet.Tests.Data;
 
-public class ImageDecoderTests : IDisposable
+public class ImageDecoderTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-img-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     /// <summary>A 40x20 image: left half red, right half blue, with a white pixel block at the top-left.</summary>
     internal static Image8 Asymmetric()

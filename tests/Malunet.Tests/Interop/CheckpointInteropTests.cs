@@ -7,10 +7,8 @@ using static TorchSharp.torch;
 
 namespace Malunet.Tests.Interop;
 
-public class CheckpointInteropTests : IDisposable
+public class CheckpointInteropTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-ckpt-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     private static Tensor Output(SegmentationModel m, Tensor x)
     {

@@ -3,10 +3,8 @@ using static TorchSharp.torch;
 
 namespace Malunet.Tests.Interop;
 
-public class NpyFileTests : IDisposable
+public class NpyFileTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-npy-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     [Fact]
     public void Header_is_numpy_v1_with_64_byte_alignment()

@@ -8,10 +8,8 @@ using static TorchSharp.torch;
 namespace Malunet.Tests.Interop;
 
 /// <summary>ONNX Runtime runs our exported graph and agrees with TorchSharp within 1e-4.</summary>
-public class OnnxExportTests : IDisposable
+public class OnnxExportTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-onnx-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     private double Parity(SegmentationModel model, Tensor x)
     {

@@ -10,10 +10,8 @@ namespace Malunet.Tests.Models;
 /// The checks every architecture of the catalog must pass (as segmentation_models.pytorch's shared model tests):
 /// forward and backward at two input sizes, a checkpoint round trip, and ONNX Runtime parity.
 /// </summary>
-public class CatalogModelTests : IDisposable
+public class CatalogModelTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-catalog-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     public static IEnumerable<object[]> Names() => ModelCatalog.List().Select(m => new object[] { m.Name });
 

@@ -6,10 +6,8 @@ namespace Malunet.Tests.Native;
 /// The build marks libLibTorchSharp.so's GLIBCXX_3.4.32 requirement weak where the system libstdc++ lacks it
 /// (Debian 12). These tests run the patcher on a pristine copy from the NuGet cache and check the build output.
 /// </summary>
-public class WeakGlibcxxTests : IDisposable
+public class WeakGlibcxxTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-elf-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     private static string PristineLibrary()
     {

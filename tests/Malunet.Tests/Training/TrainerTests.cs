@@ -23,10 +23,8 @@ public sealed class RecordingReporter(CancellationTokenSource? cancel = null, in
     public void EpochDone(EpochMetrics m, bool improved) => Epochs.Add(m);
 }
 
-public class TrainerTests : IDisposable
+public class TrainerTests : TempFolderTest
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("malunet-train-").FullName;
-    public void Dispose() => Directory.Delete(dir, true);
 
     private TrainingConfig Config(int epochs) => new()
     {
