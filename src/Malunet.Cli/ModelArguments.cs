@@ -59,6 +59,18 @@ public sealed class ModelArguments
         catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
+    /// <summary>The given --weights, or the bundled ISIC 2017 weights (said on stderr) when it is omitted.</summary>
+    public static string WeightsOrBundled(string? given)
+    {
+        if (!string.IsNullOrEmpty(given)) return given;
+        var bundled = BundledWeights.Find()
+                      ?? throw new UsageException("--weights is required: this installation has no bundled weights (weights/" + BundledWeights.FileName + ")");
+        var card = BundledWeights.Card();
+        var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
+        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} (MALUNet trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
+        return bundled;
+    }
+
     /// <summary>
     /// Loads a weights file: our checkpoints carry their options (a note is printed if flags were also given);
     /// PyTorch files use the flags.

@@ -23,7 +23,7 @@ public static class EvaluateCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string>("--weights") { Description = "Weights: ours or an official .pth (then give the model options)", Required = true };
+        var weights = new Option<string?>("--weights") { Description = "Weights: ours or an official .pth, then with the model options (default: the bundled ISIC 2017 weights)" };
         var data = new Option<string>("--data") { Description = "Dataset folder (as for train)", Required = true };
         var split = new Option<string?>("--split") { Description = "JSON split file; with it --subset names its part" };
         var subset = new Option<string>("--subset") { Description = "test (default), val, train or all: the split's part, or without --split the folder's own", DefaultValueFactory = _ => "test" };
@@ -46,7 +46,7 @@ public static class EvaluateCommand
             if (part is not ("test" or "val" or "train" or "all")) throw new UsageException($"--subset must be test, val, train or all, not '{part}'");
             model.Bind(r);
             var dev = device.Resolve(r);
-            var net = model.Load(r, r.GetValue(weights)!);
+            var net = model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights)));
             var scan = DatasetScanner.Scan(r.GetValue(data)!);
             IReadOnlyList<Sample> samples;
             if (r.GetValue(split) is { } sp)

@@ -20,7 +20,7 @@ public static class PredictCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth", Required = true };
+        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth (default: the bundled ISIC 2017 weights)" };
         var input = new Option<string>("--input") { Description = "An image (JPEG, PNG, BMP, WebP), a folder of images, or a .npy tensor", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder for images; the output .npy for a .npy input", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
@@ -42,10 +42,12 @@ public static class PredictCommand
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
             if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             model.Bind(r);
+            if (r.GetValue(engineOpt) == "onnx" && r.GetValue(weights) == null)
+                throw new UsageException("--engine onnx needs --weights model.onnx (make one with: malunet export --format onnx)");
             var dev = device.Resolve(r);
             using IInferenceEngine engine = r.GetValue(engineOpt) == "onnx"
-                ? new OnnxEngine(r.GetValue(weights)!, r.GetValue(device.Threads))
-                : new TorchEngine(model.Load(r, r.GetValue(weights)!), dev);
+                ? new OnnxEngine(ModelArguments.WeightsOrBundled(r.GetValue(weights)), r.GetValue(device.Threads))
+                : new TorchEngine(model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights))), dev);
             if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return PredictTensor(engine, inPath, outPath, batchSize);
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");

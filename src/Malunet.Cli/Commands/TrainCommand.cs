@@ -25,7 +25,7 @@ public static class TrainCommand
         var etaMin = new Option<double?>("--eta-min") { Description = "Cosine annealing minimum learning rate (default 1e-5)" };
         var threshold = new Option<double?>("--threshold") { Description = "Probability threshold for the metrics (default 0.5)" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Turn off flips and rotation" };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N training images (quick checks)" };
+        var limit = new Option<int?>("--limit") { Description = "Quick checks: only the first N training images and N/4 validation and test images" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "Leave out unpaired or unreadable files (listed) instead of stopping" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
         var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
@@ -72,7 +72,8 @@ public static class TrainCommand
                 if (r.GetValue(limit) is { } li) c.Limit = li;
                 if (r.GetValue(skipBad)) c.SkipBad = true;
                 if (r.GetValue(cacheDir) is { } cd) c.CacheDir = cd;
-                if (r.GetResult(model.Model) is { Implicit: false } || r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
+                // Model flags win over a config file; without a config file the flags (or their defaults) apply.
+                if (r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
                 c.Device = r.GetValue(device.Device)!;
                 c.Threads = r.GetValue(device.Threads);
                 try { c.Validate(); }

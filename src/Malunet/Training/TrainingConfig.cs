@@ -39,7 +39,7 @@ public sealed class TrainingConfig
     public int? Threads { get; set; }
     public string? CacheDir { get; set; }
     public bool SkipBad { get; set; }
-    /// <summary>Use only the first N training images (quick runs and smoke tests); null = all.</summary>
+    /// <summary>Quick runs: only the first N training images and N/4 validation and test images; null = all.</summary>
     public int? Limit { get; set; }
     public int Panels { get; set; } = 4;
 

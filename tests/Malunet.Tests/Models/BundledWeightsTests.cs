@@ -1,0 +1,43 @@
+using Malunet.Data;
+using Malunet.Evaluation;
+using Malunet.Models;
+using Malunet.Tests.Cli;
+using static TorchSharp.torch;
+
+namespace Malunet.Tests.Models;
+
+/// <summary>The shipped weights are a correctness artefact: they must load and reach their model card's accuracy.</summary>
+public class BundledWeightsTests
+{
+    [Fact]
+    public void Bundled_weights_reach_the_model_card_test_miou_on_the_650_test_images()
+    {
+        var path = BundledWeights.Find();
+        Assert.True(path != null, "weights/" + BundledWeights.FileName + " is not beside the tests");
+        var card = BundledWeights.Card()!;
+        double cardMiou = card["test_650"]!["miou"]!.GetValue<double>();
+        var model = ModelCheckpoint.Load(path!);
+        Assert.Equal("malunet", model.Options.Model);
+        var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
+        var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
+        var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, ImageCache.DefaultFolder(), out var problems);
+        Assert.Empty(problems.Where(p => p.Fatal));
+        Assert.Equal(650, cached.Count);
+        var result = Evaluator.Run(model, cached, CPU, 8, 0.5);
+        Assert.True(result.Metrics.MIoU >= cardMiou - 0.01, $"test mIoU {result.Metrics.MIoU:F4}, model card {cardMiou:F4}");
+    }
+
+    [Fact]
+    public void Predict_without_weights_uses_the_bundled_ones_and_says_so()
+    {
+        var outDir = Directory.CreateTempSubdirectory("malunet-bundled-").FullName;
+        try
+        {
+            var r = CliRunner.Run("predict", "--input", Path.Combine(SharedData.Isic2017, "ISIC-2017_Test_v2_Data", "ISIC_0012223.jpg"), "--output", outDir);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Contains("using the bundled weights", r.Stderr);
+            Assert.True(File.Exists(Path.Combine(outDir, "ISIC_0012223_mask.png")));
+        }
+        finally { Directory.Delete(outDir, true); }
+    }
+}
