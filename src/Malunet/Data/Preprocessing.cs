@@ -33,8 +33,14 @@ public static class Preprocessing
     {
         int s = sample.Size, plane = s * s;
         ImageToInput(sample.Image, s, s, image[..(3 * plane)]);
+        MaskToTarget(sample, mask[..plane]);
+    }
+
+    /// <summary>A cached mask (bytes) as a 0..1 training target.</summary>
+    private static void MaskToTarget(CachedSample sample, Span<float> target)
+    {
         var m = sample.Mask ?? throw new InvalidDataException($"{sample.Id}: no mask");
-        for (int i = 0; i < plane; i++) mask[i] = m[i] / 255f;
+        for (int i = 0; i < target.Length; i++) target[i] = m[i] / 255f;
     }
 
     /// <summary>The float32 elements of a contiguous CPU tensor as a writable span (no managed copy).</summary>
@@ -58,10 +64,7 @@ public static class Preprocessing
         var t = empty(samples.Count, 1, s, s);
         var span = FloatSpan(t);
         for (int b = 0; b < samples.Count; b++)
-        {
-            var m = samples[b].Mask ?? throw new InvalidDataException($"{samples[b].Id}: no mask");
-            for (int i = 0; i < plane; i++) span[b * plane + i] = m[i] / 255f;
-        }
+            MaskToTarget(samples[b], span.Slice(b * plane, plane));
         return t;
     }
 }
