@@ -36,6 +36,7 @@ public sealed class OnnxEngine : IInferenceEngine
 {
     private readonly InferenceSession session;
     private readonly string input, output;
+    private readonly RunOptions runOptions = new();
 
     public OnnxEngine(string path, int? threads = null)
     {
@@ -57,20 +58,39 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <summary>The model options recorded by our exporter, if any.</summary>
     public string? ModelOptionsJson => session.ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;
 
+    /// <summary>
+    /// Runs the session on the batch's own memory and copies the result once into a new tensor. No libtorch
+    /// operator runs here on a float32 CPU batch: one would wake libtorch's OpenMP workers, whose spinning
+    /// competes with ONNX Runtime's threads for the same cores.
+    /// </summary>
     public Tensor Run(Tensor batch)
     {
-        using var c = batch.to(float32).cpu().contiguous();
-        var shape = c.shape.Select(d => (int)d).ToArray();
+        using var scope = NewDisposeScope();
+        var c = batch.dtype == float32 && batch.device_type == DeviceType.CPU && batch.is_contiguous() ? batch : batch.to(float32).cpu().contiguous();
+        var shape = c.shape;
         for (int i = 1; i < shape.Length && i < InputShape.Length; i++)
             if (InputShape[i] > 0 && InputShape[i] != shape[i])
                 throw new ArgumentException($"the ONNX model takes [N, {string.Join(", ", InputShape.Skip(1))}] inputs, got [{string.Join(", ", shape)}]");
-        var data = c.data<float>().ToArray();
-        var tensorIn = new DenseTensor<float>(data, shape);
-        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(input, tensorIn) });
-        var y = results.First().AsTensor<float>();
-        var dims = y.Dimensions.ToArray().Select(d => (long)d).ToArray();
-        return torch.tensor(y.ToArray(), dims);
+        var bytes = c.bytes;
+        IDisposableReadOnlyCollection<OrtValue> outputs;
+        unsafe
+        {
+            // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
+            fixed (byte* data = bytes)
+            {
+                using var inputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                    shape, (IntPtr)data, bytes.Length);
+                outputs = session.Run(runOptions, new[] { input }, new[] { inputValue }, new[] { output });
+            }
+        }
+        using (outputs)
+        {
+            var result = outputs[0];
+            var y = empty(result.GetTensorTypeAndShape().Shape, float32);
+            result.GetTensorDataAsSpan<float>().CopyTo(Data.Preprocessing.FloatSpan(y));
+            return y.MoveToOuterDisposeScope();
+        }
     }
 
-    public void Dispose() => session.Dispose();
+    public void Dispose() { runOptions.Dispose(); session.Dispose(); }
 }
