@@ -10,7 +10,7 @@ public static class ExportCommand
     public static Command Create()
     {
         var model = new ModelArguments();
-        var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth", Required = true };
+        var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth (default: the bundled ISIC 2017 weights)" };
         var format = new Option<string>("--format")
         {
             Description = "onnx (graph with weights, opset 17), pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
@@ -29,7 +29,7 @@ public static class ExportCommand
         {
             model.Bind(r);
             TorchRuntime.EnsureLoaded();
-            var net = model.Load(r, r.GetValue(weights)!);
+            var net = model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights)));
             var outPath = r.GetValue(output)!;
             switch (r.GetValue(format))
             {
