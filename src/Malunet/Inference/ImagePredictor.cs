@@ -35,9 +35,18 @@ public sealed class ImagePredictor
     public CachedSample Load(string path)
     {
         var (w, h) = ImageDecoder.ReadSize(path);
-        var img = ImageDecoder.Resize(ImageDecoder.DecodeRgb(path, Size, Size), Size, Size);
-        return new CachedSample(path, Size, img.Pixels, null, w, h, 0, 0, 0);
+        return ToSample(path, ImageDecoder.DecodeRgb(path, Size, Size), w, h);
     }
+
+    /// <summary>As <see cref="Load(string)"/> for an image held in memory (an upload); <paramref name="name"/> names it in errors.</summary>
+    public CachedSample Load(byte[] data, string name)
+    {
+        var (w, h) = ImageDecoder.ReadSize(data, name);
+        return ToSample(name, ImageDecoder.DecodeRgb(data, name, Size, Size), w, h);
+    }
+
+    private CachedSample ToSample(string id, Image8 decoded, int width, int height) =>
+        new(id, Size, ImageDecoder.Resize(decoded, Size, Size).Pixels, null, width, height, 0, 0, 0);
 
     /// <summary>First-class probability maps (Size x Size) of already loaded images.</summary>
     public List<float[]> Predict(IReadOnlyList<CachedSample> images)

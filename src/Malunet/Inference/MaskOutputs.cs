@@ -12,19 +12,27 @@ public static class MaskOutputs
         return m;
     }
 
-    public static void SaveMask(bool[] mask, int width, int height, string path)
+    /// <summary>A binary mask as an 8-bit gray image: 255 for lesion, 0 for background.</summary>
+    public static Image8 MaskImage(bool[] mask, int width, int height)
     {
         var px = new byte[mask.Length];
         for (int i = 0; i < px.Length; i++) px[i] = mask[i] ? (byte)255 : (byte)0;
-        ImageDecoder.SavePng(new Image8(width, height, 1, px), path);
+        return new Image8(width, height, 1, px);
     }
 
-    public static void SaveProbabilities(float[] probabilities, int width, int height, string path)
+    /// <summary>Probabilities as an 8-bit gray image: round(255·p).</summary>
+    public static Image8 ProbabilityImage(float[] probabilities, int width, int height)
     {
         var px = new byte[probabilities.Length];
         for (int i = 0; i < px.Length; i++) px[i] = (byte)Math.Clamp(Math.Round(probabilities[i] * 255), 0, 255);
-        ImageDecoder.SavePng(new Image8(width, height, 1, px), path);
+        return new Image8(width, height, 1, px);
     }
+
+    public static void SaveMask(bool[] mask, int width, int height, string path) =>
+        ImageDecoder.SavePng(MaskImage(mask, width, height), path);
+
+    public static void SaveProbabilities(float[] probabilities, int width, int height, string path) =>
+        ImageDecoder.SavePng(ProbabilityImage(probabilities, width, height), path);
 
     /// <summary>The image with the lesion contour drawn in green, the line about 1/250 of the shorter side wide.</summary>
     public static void SaveOverlay(Image8 rgb, bool[] mask, string path)

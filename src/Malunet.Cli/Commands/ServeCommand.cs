@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Malunet.Cli.Serve;
+using Malunet.Inference;
+using Malunet.Interop;
+using Malunet.Models;
+
+namespace Malunet.Cli.Commands;
+
+/// <summary><c>malunet serve</c>: a local web page and HTTP API that segment dermoscopy images.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var device = new DeviceArguments();
+        var defaults = new ServeOptions();
+        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth (default: the bundled ISIC 2017 weights)" };
+        var urls = new Option<string>("--urls") { Description = "Address to listen on (loopback by default; use http://0.0.0.0:PORT to expose it)", DefaultValueFactory = _ => defaults.Urls };
+        var maxUpload = new Option<double>("--max-upload-mb") { Description = "Largest accepted image file in MB", DefaultValueFactory = _ => defaults.MaxUploadBytes / (1024.0 * 1024) };
+        var maxPixels = new Option<double>("--max-megapixels") { Description = "Largest accepted image in megapixels", DefaultValueFactory = _ => defaults.MaxPixels / 1e6 };
+        var queue = new Option<int>("--queue") { Description = "Images that may wait for the inference worker; more get 503", DefaultValueFactory = _ => defaults.QueueCapacity };
+        var threshold = new Option<double>("--threshold") { Description = "Default probability threshold (the page's slider starts there)", DefaultValueFactory = _ => defaults.Threshold };
+        var tta = new Option<bool>("--tta") { Description = "Average each prediction over flips (4 forward passes)" };
+        var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
+        var cmd = new Command("serve", "Serve a web page and an HTTP API that segment images (loopback only unless --urls says otherwise)");
+        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, threshold, tta, quiet }) cmd.Options.Add(o);
+        model.AddTo(cmd);
+        device.AddTo(cmd);
+        cmd.SetAction(async (r, cancel) =>
+        {
+            if (r.GetValue(maxUpload) <= 0) throw new UsageException($"--max-upload-mb must be positive, got {r.GetValue(maxUpload)}");
+            if (r.GetValue(maxPixels) <= 0) throw new UsageException($"--max-megapixels must be positive, got {r.GetValue(maxPixels)}");
+            if (r.GetValue(queue) < 1) throw new UsageException($"--queue must be at least 1, got {r.GetValue(queue)}");
+            if (r.GetValue(threshold) is <= 0 or >= 1) throw new UsageException($"--threshold must be in (0, 1), got {r.GetValue(threshold)}");
+            if (!Uri.TryCreate(r.GetValue(urls), UriKind.Absolute, out var uri) || uri.Scheme != "http")
+                throw new UsageException($"--urls must be an http:// address such as http://127.0.0.1:5000, got '{r.GetValue(urls)}'");
+            var options = new ServeOptions
+            {
+                Urls = r.GetValue(urls)!,
+                MaxUploadBytes = (long)(r.GetValue(maxUpload) * 1024 * 1024),
+                MaxPixels = (long)(r.GetValue(maxPixels) * 1e6),
+                QueueCapacity = r.GetValue(queue),
+                Threshold = r.GetValue(threshold),
+                TestTimeAugmentation = r.GetValue(tta),
+                LogRequests = !r.GetValue(quiet),
+            };
+            model.Bind(r);
+            var dev = device.Resolve(r);
+            var weightsPath = ModelArguments.WeightsOrBundled(r.GetValue(weights));
+            var net = model.Load(r, weightsPath);
+            var description = Describe(net, weightsPath);
+            using var service = new SegmentationService(new ImagePredictor(new TorchEngine(net, dev), 256, options.TestTimeAugmentation), options);
+            await using var server = await SegmentationServer.StartAsync(service, description, options);
+            Console.WriteLine($"malunet serve: {net.Options.Model} on {dev}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
+            try { await server.WaitForShutdownAsync(cancel); }
+            catch (OperationCanceledException) { }
+            Console.Error.WriteLine("malunet serve: stopped");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>What <c>GET /api/model</c> reports: architecture, counts, weights file and, for the bundled weights, the model card.</summary>
+    public static JsonObject Describe(SegmentationModel net, string weightsPath)
+    {
+        var counts = ModelComplexity.Measure(net, 256, net.Options.InputChannels);
+        var bundled = BundledWeights.Find();
+        bool isBundled = bundled != null && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath);
+        return new JsonObject
+        {
+            ["name"] = net.Options.Model,
+            ["options"] = net.Options.ToJson(),
+            ["parameters"] = counts.ThopParameters,
+            ["parameters_all_tensors"] = counts.Parameters,
+            ["macs"] = counts.Macs,
+            ["input"] = "3x256x256",
+            ["weights"] = Path.GetFileName(weightsPath),
+            ["bundled"] = isBundled,
+            ["card"] = isBundled ? BundledWeights.Card() : null,
+        };
+    }
+}

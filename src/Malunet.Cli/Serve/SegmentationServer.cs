@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Malunet.Cli.Serve;
+
+/// <summary>
+/// <c>malunet serve</c>: an ASP.NET Core minimal API on Kestrel with one page. <c>GET /</c> is the page,
+/// <c>POST /api/segment</c> segments an image (multipart form or a raw image body) and answers JSON or, with
+/// <c>Accept: image/png</c>, the mask PNG; <c>GET /api/health</c> and <c>GET /api/model</c> describe the server.
+/// Every refusal is a 4xx/5xx status with <c>{"error": "..."}</c>; the server keeps serving.
+/// </summary>
+public sealed class SegmentationServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly SegmentationService service;
+
+    private SegmentationServer(WebApplication app, SegmentationService service)
+    {
+        this.app = app;
+        this.service = service;
+    }
+
+    /// <summary>The addresses Kestrel bound (with the real port when 0 was asked for).</summary>
+    public IReadOnlyList<string> Addresses =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+
+    /// <summary>Builds and starts the server; <paramref name="model"/> is what <c>/api/model</c> reports.</summary>
+    public static async Task<SegmentationServer> StartAsync(SegmentationService service, JsonObject model, ServeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>(), ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Room for the multipart envelope around the largest accepted file.
+            k.Limits.MaxRequestBodySize = options.MaxUploadBytes + 64 * 1024;
+            k.AddServerHeader = false;
+        });
+        builder.Services.Configure<FormOptions>(f =>
+        {
+            f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024;
+            // Keep uploads in memory: ASP.NET would otherwise spill files over 64 KB to a temporary file.
+            f.MemoryBufferThreshold = (int)Math.Min(int.MaxValue, options.MaxUploadBytes + 64 * 1024);
+        });
+        var app = builder.Build();
+        var server = new SegmentationServer(app, service);
+
+        app.Use(async (context, next) =>
+        {
+            var clock = Stopwatch.StartNew();
+            context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            try { await next(context); }
+            catch (RequestProblem p) { await Error(context, p.Status, p.Message); }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await Error(context, 413, $"upload larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+            }
+            catch (BadHttpRequestException e) { await Error(context, e.StatusCode, e.Message); }
+            catch (InvalidDataException e) when (e.Message.Contains("Multipart body length limit"))
+            {
+                await Error(context, 413, $"upload larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"malunet serve: internal error: {e.GetType().Name}: {e.Message}");
+                await Error(context, 500, $"internal error: {e.Message}");
+            }
+            if (options.LogRequests)
+                Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {context.Request.Method} {context.Request.Path} -> {context.Response.StatusCode} in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        });
+
+        app.MapGet("/", () => Results.Text(Page.Value, "text/html; charset=utf-8"));
+        app.MapGet("/api/health", () => Results.Json(new JsonObject
+        {
+            ["status"] = "ok",
+            ["queue"] = new JsonObject { ["pending"] = service.Pending, ["capacity"] = service.Capacity },
+        }));
+        app.MapGet("/api/model", () => Results.Json(model));
+        app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options));
+        app.MapFallback((HttpContext c) => Error(c, 404, $"no such endpoint: {c.Request.Method} {c.Request.Path}"));
+
+        await app.StartAsync();
+        return server;
+    }
+
+    private async Task Segment(HttpContext context, ServeOptions options)
+    {
+        var request = context.Request;
+        double threshold = options.Threshold;
+        var (data, name) = await ReadUpload(request, options);
+        var t = request.Query["threshold"].FirstOrDefault() ?? (request.HasFormContentType ? request.Form["threshold"].FirstOrDefault() : null);
+        if (t != null && !(double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out threshold) && threshold > 0 && threshold < 1))
+            throw new RequestProblem(400, $"threshold must be a number between 0 and 1 (exclusive), got '{t}'");
+        bool png = request.Headers.Accept.Any(a => a != null && a.Contains("image/png", StringComparison.OrdinalIgnoreCase));
+
+        var result = await service.SegmentAsync(data, name, threshold, wantProbability: !png, context.RequestAborted);
+        if (png)
+        {
+            context.Response.Headers["X-Lesion-Area-Pixels"] = result.AreaPixels.ToString();
+            await Results.Bytes(result.MaskPng, "image/png", Path.GetFileNameWithoutExtension(name) + "_mask.png").ExecuteAsync(context);
+            return;
+        }
+        var json = new JsonObject
+        {
+            ["file"] = result.File,
+            ["width"] = result.Width,
+            ["height"] = result.Height,
+            ["threshold"] = result.Threshold,
+            ["area_px"] = result.AreaPixels,
+            ["area_fraction"] = result.AreaFraction,
+            ["bbox"] = result.Box == null ? null : new JsonObject { ["x"] = result.Box.X, ["y"] = result.Box.Y, ["width"] = result.Box.Width, ["height"] = result.Box.Height },
+            ["mask_png"] = Convert.ToBase64String(result.MaskPng),
+            ["probability_png"] = Convert.ToBase64String(result.ProbabilityPng!),
+            ["timings_ms"] = new JsonObject(result.TimingsMs.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Math.Round(kv.Value, 1)))),
+        };
+        await Results.Json(json).ExecuteAsync(context);
+    }
+
+    /// <summary>The uploaded image: the first file of a multipart form, or a raw image body.</summary>
+    private static async Task<(byte[] Data, string Name)> ReadUpload(HttpRequest request, ServeOptions options)
+    {
+        if (request.ContentLength == 0) throw new RequestProblem(400, "empty request body: send an image as multipart/form-data (field 'image') or as the body");
+        if (request.ContentLength > options.MaxUploadBytes + 64 * 1024)
+            throw new RequestProblem(413, $"upload of {request.ContentLength / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            var file = form.Files.GetFile("image") ?? form.Files.FirstOrDefault()
+                       ?? throw new RequestProblem(400, "the form has no file: send the image in the field 'image'");
+            if (file.Length == 0) throw new RequestProblem(400, $"{file.FileName}: empty file");
+            if (file.Length > options.MaxUploadBytes)
+                throw new RequestProblem(413, $"{file.FileName}: {file.Length / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+            using var ms = new MemoryStream((int)file.Length);
+            await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
+            return (ms.ToArray(), Path.GetFileName(file.FileName));
+        }
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+        if (body.Length == 0) throw new RequestProblem(400, "empty request body: send an image as multipart/form-data (field 'image') or as the body");
+        if (body.Length > options.MaxUploadBytes)
+            throw new RequestProblem(413, $"upload of {body.Length / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+        return (body.ToArray(), "upload");
+    }
+
+    private static Task Error(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted) return Task.CompletedTask;
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        if (status == 503) context.Response.Headers.RetryAfter = "1";
+        return context.Response.WriteAsJsonAsync(new JsonObject { ["error"] = message });
+    }
+
+    private static readonly Lazy<string> Page = new(() =>
+    {
+        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("Malunet.Cli.Serve.index.html")
+                      ?? throw new InvalidOperationException("the page resource is missing from the build");
+        return new StreamReader(s).ReadToEnd();
+    });
+
+    public Task WaitForShutdownAsync(CancellationToken cancel) => app.WaitForShutdownAsync(cancel);
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

@@ -1,0 +1,26 @@
+namespace Malunet.Cli.Serve;
+
+/// <summary>Limits and defaults of <c>malunet serve</c>.</summary>
+public sealed record ServeOptions
+{
+    /// <summary>Where Kestrel listens; loopback by default so nothing is exposed unless asked.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:5000";
+
+    /// <summary>Largest accepted upload (the image file itself).</summary>
+    public long MaxUploadBytes { get; init; } = 25L * 1024 * 1024;
+
+    /// <summary>Largest accepted image in pixels (width x height), checked from the header before decoding.</summary>
+    public long MaxPixels { get; init; } = 50_000_000;
+
+    /// <summary>Requests that may wait for the single inference worker; more are refused with 503.</summary>
+    public int QueueCapacity { get; init; } = 16;
+
+    /// <summary>Default probability threshold when a request gives none.</summary>
+    public double Threshold { get; init; } = 0.5;
+
+    /// <summary>Average over flips (4 forward passes per image).</summary>
+    public bool TestTimeAugmentation { get; init; }
+
+    /// <summary>Print one line per request on stderr.</summary>
+    public bool LogRequests { get; init; } = true;
+}

@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using Malunet.Cli.Commands;
+using Malunet.Cli.Serve;
+using Malunet.Inference;
+using Malunet.Models;
+using static TorchSharp.torch;
+
+namespace Malunet.Tests.Serve;
+
+/// <summary>A real Kestrel server with the bundled weights on a free loopback port (port 0: the OS picks).</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private SegmentationServer? server;
+    private SegmentationService? service;
+
+    public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
+    public string BaseUrl { get; private set; } = "";
+    public SegmentationModel Model { get; private set; } = null!;
+    public ImagePredictor Predictor { get; private set; } = null!;
+    public JsonObject Description { get; private set; } = null!;
+
+    /// <summary>Options of this server; tests of limits start their own with <see cref="Start"/>.</summary>
+    public static ServeOptions Options => new() { Urls = "http://127.0.0.1:0", LogRequests = false };
+
+    public async Task InitializeAsync()
+    {
+        var weights = BundledWeights.Find() ?? throw new FileNotFoundException("bundled weights not found");
+        Model = ModelCheckpoint.Load(weights);
+        Predictor = new ImagePredictor(new TorchEngine(Model, CPU));
+        Description = ServeCommand.Describe(Model, weights);
+        (server, service) = await Start(Options);
+        BaseUrl = server.Addresses.Single().TrimEnd('/');
+        Client.BaseAddress = new Uri(BaseUrl + "/");
+    }
+
+    /// <summary>Starts a server with its own copy of the bundled network.</summary>
+    public static async Task<(SegmentationServer, SegmentationService)> Start(ServeOptions options)
+    {
+        var weights = BundledWeights.Find()!;
+        var model = ModelCheckpoint.Load(weights);
+        var service = new SegmentationService(new ImagePredictor(new TorchEngine(model, CPU)), options);
+        var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options);
+        return (server, service);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (server != null) await server.DisposeAsync();
+        service?.Dispose();
+    }
+
+    public static string[] FullResolutionImages =>
+        Directory.GetFiles(Path.Combine(SharedData.Root, "data", "isic2017_fullres", "images")).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+}
