@@ -21,7 +21,7 @@ public class BundledWeightsTests
         var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
         var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
         var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, ImageCache.DefaultFolder(), out var problems);
-        Assert.Empty(problems.Where(p => p.Fatal));
+        Assert.DoesNotContain(problems, p => p.Fatal);
         Assert.Equal(650, cached.Count);
         var result = Evaluator.Run(model, cached, CPU, 8, 0.5);
         Assert.True(result.Metrics.MIoU >= cardMiou - 0.01, $"test mIoU {result.Metrics.MIoU:F4}, model card {cardMiou:F4}");
