@@ -19,6 +19,7 @@ public static class MalunetCli
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(AblateCommand.Create());
         return root;
     }
 

@@ -84,35 +84,38 @@ public static class TrainCommand
                 run = new RunFolder(outDir);
             }
 
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
+            var outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
             {
-                if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process at once
-                e.Cancel = true;
-                cts.Cancel();
-                Console.Error.WriteLine("malunet: stopping after this batch and writing a checkpoint (Ctrl-C again to abort at once)");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                var outcome = ProgressReporter.Run(rep =>
+                rep.Info($"run folder: {run.Root}");
+                try { return new Trainer(c, run, rep).Run(resumeDir != null, cancel); }
+                catch (DataProblemsException e)
                 {
-                    rep.Info($"run folder: {run.Root}");
-                    try { return new Trainer(c, run, rep).Run(resumeDir != null, cts.Token); }
-                    catch (DataProblemsException e)
-                    {
-                        foreach (var p in e.Problems) Console.Error.WriteLine($"malunet: {p}");
-                        throw;
-                    }
-                });
-                Console.WriteLine($"done: {outcome.EpochsRun} epoch(s) run, best epoch {outcome.BestEpoch + 1}; run folder {outcome.RunFolder}");
-                return 0;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+                    foreach (var p in e.Problems) Console.Error.WriteLine($"malunet: {p}");
+                    throw;
+                }
+            }));
+            Console.WriteLine($"done: {outcome.EpochsRun} epoch(s) run, best epoch {outcome.BestEpoch + 1}; run folder {outcome.RunFolder}");
+            return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Runs training work that stops cleanly on Ctrl-C: the first press cancels the token (the trainer finishes the
+    /// batch, writes a checkpoint and throws OperationCanceledException, exit 130); a second ends the process.
+    /// </summary>
+    internal static T RunStoppable<T>(Func<CancellationToken, T> work)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process at once
+            e.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine("malunet: stopping after this batch and writing a checkpoint (Ctrl-C again to abort at once)");
+        };
+        Console.CancelKeyPress += onCancel;
+        try { return work(cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
     }
 }

@@ -77,20 +77,8 @@ public sealed class RunFolder
         var c = iou.Add.Scatter(ep, rows.Select(r => r.ValMIoU).ToArray()); c.LegendText = "validation mIoU";
         var d = iou.Add.Scatter(ep, rows.Select(r => r.ValDsc).ToArray()); d.LegendText = "validation DSC";
         iou.Title("Validation metrics"); iou.XLabel("epoch"); iou.ShowLegend();
-        var left = loss.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png);
-        var right = iou.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png);
-        using var l = SkiaSharp.SKBitmap.Decode(left);
-        using var r = SkiaSharp.SKBitmap.Decode(right);
-        using var both = new SkiaSharp.SKBitmap(l.Width + r.Width, Math.Max(l.Height, r.Height));
-        using (var canvas = new SkiaSharp.SKCanvas(both))
-        {
-            canvas.Clear(SkiaSharp.SKColors.White);
-            canvas.DrawBitmap(l, 0, 0);
-            canvas.DrawBitmap(r, l.Width, 0);
-        }
-        using var img = SkiaSharp.SKImage.FromBitmap(both);
-        using var data = img.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteAllBytes(CurvesPath, data.ToArray());
+        AtomicFile.WriteAllBytes(CurvesPath, PlotImages.SideBySide(loss.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png),
+                                                                   iou.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png)));
     }
 
     /// <summary>Rows of image | ground truth | prediction for a few validation samples.</summary>
