@@ -35,7 +35,7 @@ public static class InfoCommand
             {
                 Console.WriteLine($"model        {net.Options.Model}  {net.Options}");
                 Console.WriteLine($"parameters   {report.Parameters:N0} (all tensors)");
-                Console.WriteLine($"             {report.ThopParameters:N0} (thop-style: Conv/Linear only, no GroupNorm) = {report.ThopParameters / 1e6:F3} M");
+                Console.WriteLine($"             {report.ThopParameters:N0} (thop-style: Conv/ConvTranspose/Linear/BatchNorm, no GroupNorm) = {report.ThopParameters / 1e6:F3} M");
                 Console.WriteLine($"MACs         {report.Macs:N0} at 1x{options.InputChannels}x{s}x{s} (thop 0.1.1) = {report.Macs / 1e9:F3} G");
                 Console.WriteLine($"             {report.ConvLinearMacs:N0} in Conv/Linear layers, {report.AdaptivePoolOps:N0} in adaptive pooling");
             }

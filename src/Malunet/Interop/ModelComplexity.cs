@@ -30,15 +30,16 @@ public sealed record ComplexityReport(
 /// <summary>
 /// Counts what thop 0.1.1's <c>profile</c> counts, by running one forward pass with hooks on the leaf modules:
 /// a convolution costs <c>out_elements · (C_in/groups) · kernel_elements</c> multiply-accumulates (no bias term),
-/// a Linear <c>out_elements · in_features</c>, an adaptive average pool <c>(pooled_elements + 1) · out_elements</c>;
-/// GroupNorm, activations, softmax, interpolation, pooling and tensor arithmetic cost nothing, and only Conv/Linear
-/// parameters are counted. The paper's "0.083 GFLOPs" and "0.175 M" are these MACs and parameters.
+/// a transposed convolution <c>out_elements · C_in/groups · kernel_elements</c>, a Linear <c>out_elements · in_features</c>,
+/// an adaptive average pool <c>(pooled_elements + 1) · out_elements</c>, a BatchNorm <c>4 · in_elements</c> (2 without
+/// affine); GroupNorm, activations, softmax, interpolation, pooling and tensor arithmetic cost nothing, and only the
+/// parameters of Conv, ConvTranspose, Linear and BatchNorm (the modules thop hooks) are counted. The paper's "0.083 GFLOPs" and "0.175 M" are these MACs and parameters.
 /// </summary>
 public static class ModelComplexity
 {
     public static ComplexityReport Measure(nn.Module<Tensor, Tensor> model, int size = 256, int inputChannels = 3)
     {
-        long convLinear = 0, pool = 0;
+        long convLinear = 0, pool = 0, norm = 0;
         var removers = new List<Action>();
         foreach (var (_, m) in model.named_modules())
         {
@@ -49,6 +50,14 @@ public static class ModelComplexity
                     break;
                 case Conv2d c:
                     { var h = c.register_forward_hook((_, _, y) => { convLinear += y.numel() * c.weight!.shape[1] * c.weight.shape[2] * c.weight.shape[3]; return null!; }); removers.Add(h.remove); }
+                    break;
+                case ConvTranspose2d t:
+                    // thop: output elements x input channels x kernel elements.
+                    { var h = t.register_forward_hook((_, x, y) => { convLinear += y.numel() * x.shape[1] / t.groups * t.weight!.shape[2] * t.weight.shape[3]; return null!; }); removers.Add(h.remove); }
+                    break;
+                case BatchNorm2d b:
+                    // thop 0.1.1 count_normalization: 2 per input element, doubled for the affine map.
+                    { var h = b.register_forward_hook((_, x, _) => { norm += (b.weight is null ? 2 : 4) * x.numel(); return null!; }); removers.Add(h.remove); }
                     break;
                 case Linear l:
                     { var h = l.register_forward_hook((_, _, y) => { convLinear += y.numel() * l.weight!.shape[1]; return null!; }); removers.Add(h.remove); }
@@ -80,8 +89,8 @@ public static class ModelComplexity
 
         long total = model.parameters().Sum(p => p.numel());
         long thop = model.named_modules()
-            .Where(kv => kv.module is Conv1d or Conv2d or Linear)
+            .Where(kv => kv.module is Conv1d or Conv2d or ConvTranspose2d or Linear or BatchNorm2d)
             .Sum(kv => kv.module.parameters(recurse: false).Sum(p => p.numel()));
-        return new ComplexityReport(total, thop, convLinear + pool, convLinear, pool, size);
+        return new ComplexityReport(total, thop, convLinear + pool + norm, convLinear, pool, size);
     }
 }

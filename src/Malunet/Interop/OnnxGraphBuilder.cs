@@ -113,6 +113,23 @@ public sealed class OnnxGraphBuilder
                     Ints("dilations", m.dilation![0]), Ints("strides", m.stride![0]), Int("group", groups));
     }
 
+    /// <summary>A transposed convolution without padding or output padding (the UNet's 2x2 stride-2 up-sampling).</summary>
+    public string ConvTranspose(string x, ConvTranspose2d m)
+    {
+        var w = m.weight!;
+        var inputs = new List<string> { x, Initializer(w, "convT_w") };
+        if (m.bias is not null) inputs.Add(Initializer(m.bias, "convT_b"));
+        return Node("ConvTranspose", inputs, Ints("kernel_shape", w.shape[2], w.shape[3]), Ints("strides", m.stride![0], m.stride[1]));
+    }
+
+    /// <summary>BatchNorm in inference form: the running statistics and the affine map.</summary>
+    public string BatchNorm(string x, BatchNorm2d m) =>
+        Node("BatchNormalization", new[] { x, Initializer(m.weight!, "bn_w"), Initializer(m.bias!, "bn_b"),
+                                           Initializer(m.running_mean!, "bn_mean"), Initializer(m.running_var!, "bn_var") },
+             Float("epsilon", (float)m.eps));
+
+    public string Relu(string x) => Node("Relu", new[] { x });
+
     /// <summary>Linear on the last axis: MatMul with Wᵀ plus bias.</summary>
     public string Linear(string x, Linear m)
     {

@@ -18,6 +18,8 @@ public static class ModelCatalog
         Ablation(MalunetArchitecture.BuCab, "BU with the channel attention bridge only"),
         Ablation(MalunetArchitecture.BuSab, "BU with the spatial attention bridge only"),
         Ablation(MalunetArchitecture.BuDgaIea, "DGA before IEA in the deep stages, both bridges (Table V rows 1-2)"),
+        new("unet", "classic UNet (Ronneberger et al., 2015): double conv + BatchNorm + ReLU, concatenated skips",
+            new long[] { 32, 64, 128, 256, 512 }, o => new UNet(o)),
     };
 
     private static Entry Ablation(MalunetArchitecture a, string description) =>

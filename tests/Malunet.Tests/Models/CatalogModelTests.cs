@@ -19,7 +19,7 @@ public class CatalogModelTests : TempFolderTest
     [MemberData(nameof(Names))]
     public void Forward_and_backward_work_at_two_sizes(string name)
     {
-        foreach (var size in new[] { 64, 96 })
+        foreach (var size in new[] { 256, 320 })
         {
             using var scope = NewDisposeScope();
             manual_seed(0);
