@@ -54,7 +54,7 @@ public static class MalunetCli
                 Console.Error.WriteLine("malunet: cancelled");
                 return 130;
             case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or NativeLibraryException
-                or IOException or UnauthorizedAccessException or ArgumentException:
+                or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException:
                 Console.Error.WriteLine($"malunet: error: {e.Message}");
                 return 1;
             default:

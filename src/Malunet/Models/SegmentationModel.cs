@@ -17,6 +17,15 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>Height and width must be multiples of this (2 to the number of poolings).</summary>
     public abstract int SizeDivisor { get; }
 
+    /// <summary>
+    /// The output and, for networks trained with deep supervision, their side outputs (probabilities at the input
+    /// size, deepest first); the training loss adds <see cref="SideOutputWeights"/> times each side output's loss.
+    /// </summary>
+    public virtual (Tensor Output, Tensor[] SideOutputs) ForwardWithSideOutputs(Tensor x) => (call(x), Array.Empty<Tensor>());
+
+    /// <summary>Loss weights of the side outputs (none by default).</summary>
+    public virtual IReadOnlyList<double> SideOutputWeights => Array.Empty<double>();
+
     /// <summary>Throws an <see cref="ArgumentException"/> with a one-line reason if the batch has the wrong shape.</summary>
     public void CheckInput(Tensor x)
     {

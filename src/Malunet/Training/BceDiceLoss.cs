@@ -39,4 +39,17 @@ public sealed class BceDiceLoss
         var loss = BceWeight * Bce(probabilities, target) + DiceWeight * DiceLoss(probabilities, target);
         return loss.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Deep supervision (EGE-UNet's GT_BceDiceLoss): the loss of the final output plus the weighted losses of side
+    /// outputs, all already at the target's size. Without side outputs this is <see cref="Compute"/>.
+    /// </summary>
+    public Tensor Compute(Tensor probabilities, IReadOnlyList<Tensor> sideOutputs, IReadOnlyList<double> sideWeights, Tensor target)
+    {
+        if (sideOutputs.Count != sideWeights.Count) throw new ArgumentException($"{sideOutputs.Count} side outputs but {sideWeights.Count} weights");
+        using var scope = NewDisposeScope();
+        var loss = Compute(probabilities, target);
+        for (int i = 0; i < sideOutputs.Count; i++) loss = loss + sideWeights[i] * Compute(sideOutputs[i], target);
+        return loss.MoveToOuterDisposeScope();
+    }
 }

@@ -132,8 +132,8 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
                 using (var scope = NewDisposeScope())
                 {
                     optimizer.ZeroGrad();
-                    var y = model.call(bt.Images.to(device));
-                    var l = loss.Compute(y, bt.Masks.to(device));
+                    var (y, sides) = model.ForwardWithSideOutputs(bt.Images.to(device));
+                    var l = loss.Compute(y, sides, model.SideOutputWeights, bt.Masks.to(device));
                     l.backward();
                     optimizer.Step();
                     lossSum += l.item<float>();

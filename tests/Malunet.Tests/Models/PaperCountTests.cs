@@ -33,6 +33,15 @@ public class PaperCountTests
         if (!double.IsNaN(gflops)) Assert.Equal(gflops, Math.Round(r.Macs / 1e9, gDigits));
     }
 
+    /// <summary>EGE-UNet's paper counts every tensor (its Hadamard weights are parameters thop does not see).</summary>
+    [Fact]
+    public void Egeunet_counts_all_tensors_as_its_paper_does()
+    {
+        var r = Count("egeunet");
+        Assert.Equal(0.053, Math.Round(r.Parameters / 1e6, 3));
+        Assert.Equal(0.072, Math.Round(r.Macs / 1e9, 3));
+    }
+
     /// <summary>
     /// Printed values no reading reproduces. bu-dga: DGA in encoder stages 4-6 and decoder stages 1-3 (the mirror,
     /// as MALUNet) gives 0.0801 M / 0.0670 G; the table prints 0.06 G, and DGA in the encoder only (0.0676 G) or in
