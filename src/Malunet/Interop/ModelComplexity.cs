@@ -31,9 +31,9 @@ public sealed record ComplexityReport(
 /// Counts what thop 0.1.1's <c>profile</c> counts, by running one forward pass with hooks on the leaf modules:
 /// a convolution costs <c>out_elements · (C_in/groups) · kernel_elements</c> multiply-accumulates (no bias term),
 /// a transposed convolution <c>out_elements · C_in/groups · kernel_elements</c>, a Linear <c>out_elements · in_features</c>,
-/// an adaptive average pool <c>(pooled_elements + 1) · out_elements</c>, a BatchNorm <c>4 · in_elements</c> (2 without
-/// affine); GroupNorm, activations, softmax, interpolation, pooling and tensor arithmetic cost nothing, and only the
-/// parameters of Conv, ConvTranspose, Linear and BatchNorm (the modules thop hooks) are counted. The paper's "0.083 GFLOPs" and "0.175 M" are these MACs and parameters.
+/// an adaptive average pool <c>(pooled_elements + 1) · out_elements</c>, a BatchNorm or nn.LayerNorm <c>4 · in_elements</c> (2
+/// without affine); GroupNorm, activations, softmax, interpolation, pooling and tensor arithmetic cost nothing, and only the
+/// parameters of Conv, ConvTranspose, Linear and BatchNorm and LayerNorm (the modules thop hooks) are counted. The paper's "0.083 GFLOPs" and "0.175 M" are these MACs and parameters.
 /// </summary>
 public static class ModelComplexity
 {
@@ -54,6 +54,10 @@ public static class ModelComplexity
                 case ConvTranspose2d t:
                     // thop: output elements x input channels x kernel elements.
                     { var h = t.register_forward_hook((_, x, y) => { convLinear += y.numel() * x.shape[1] / t.groups * t.weight!.shape[2] * t.weight.shape[3]; return null!; }); removers.Add(h.remove); }
+                    break;
+                case LayerNorm n:
+                    // thop 0.1.1 count_normalization, as for BatchNorm.
+                    { var h = n.register_forward_hook((_, x, _) => { norm += (n.weight is null ? 2 : 4) * x.numel(); return null!; }); removers.Add(h.remove); }
                     break;
                 case BatchNorm2d b:
                     // thop 0.1.1 count_normalization: 2 per input element, doubled for the affine map.
@@ -89,7 +93,7 @@ public static class ModelComplexity
 
         long total = model.parameters().Sum(p => p.numel());
         long thop = model.named_modules()
-            .Where(kv => kv.module is Conv1d or Conv2d or ConvTranspose2d or Linear or BatchNorm2d)
+            .Where(kv => kv.module is Conv1d or Conv2d or ConvTranspose2d or Linear or BatchNorm2d or LayerNorm)
             .Sum(kv => kv.module.parameters(recurse: false).Sum(p => p.numel()));
         return new ComplexityReport(total, thop, convLinear + pool + norm, convLinear, pool, size);
     }

@@ -20,6 +20,8 @@ public static class ModelCatalog
         Ablation(MalunetArchitecture.BuDgaIea, "DGA before IEA in the deep stages, both bridges (Table V rows 1-2)"),
         new("unet", "classic UNet (Ronneberger et al., 2015): double conv + BatchNorm + ReLU, concatenated skips",
             new long[] { 32, 64, 128, 256, 512 }, o => new UNet(o)),
+        new("unext-s", "UNeXt-S (Valanarasu and Patel, MICCAI 2022): conv stages, then tokenized shifted-MLP stages",
+            new long[] { 8, 16, 32, 64, 128 }, o => new UNeXt(o)),
         new("egeunet", "EGE-UNet (Ruan et al., MICCAI 2023): GHPA stages, group aggregation bridges, deep supervision",
             new long[] { 8, 16, 24, 32, 48, 64 }, o => new EgeUNet(o)),
     };

@@ -1,0 +1,53 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Malunet.Layers;
+
+/// <summary>
+/// The shifted MLP of UNeXt (Valanarasu and Patel, MICCAI 2022, Section 2.2, Fig. 3) on N x (H·W) x C tokens:
+/// the channels are cut into five groups shifted by −2..2 pixels along the height (zero fill), a Linear layer
+/// mixes the channels, a depthwise 3x3 convolution encodes position, GELU; then the same shift along the width
+/// and a second Linear layer. The hidden width equals the input width (UNeXt's mlp_ratio 1).
+/// </summary>
+public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
+{
+    private const int ShiftSize = 5;
+
+    private readonly Linear fc1;
+    private readonly Conv2d dwconv;
+    private readonly Linear fc2;
+
+    public ShiftedMlp(long channels, string name = "ShiftedMlp") : base(name)
+    {
+        fc1 = nn.Linear(channels, channels);
+        dwconv = nn.Conv2d(channels, channels, 3, padding: 1, groups: channels);
+        fc2 = nn.Linear(channels, channels);
+        RegisterComponents();
+    }
+
+    /// <summary>Shifts channel group g of an N x C x H x W map by g − 2 pixels along <paramref name="axis"/> (2: H, 3: W), zero-filled.</summary>
+    public static Tensor Shift(Tensor x, long axis)
+    {
+        using var scope = NewDisposeScope();
+        long pad = ShiftSize / 2, h = x.shape[2], w = x.shape[3];
+        var padded = F.pad(x, new[] { pad, pad, pad, pad });
+        var groups = padded.chunk(ShiftSize, 1);
+        var shifted = groups.Select((g, i) => torch.roll(g, i - pad, axis)).ToArray();
+        return torch.cat(shifted, 1).narrow(2, pad, h).narrow(3, pad, w).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor ToMap(Tensor tokens, long h, long w) =>
+        tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], h, w);
+
+    private static Tensor ToTokens(Tensor map) => map.flatten(2).transpose(1, 2);
+
+    public override Tensor forward(Tensor tokens, long h, long w)
+    {
+        using var scope = NewDisposeScope();
+        var x = fc1.call(ToTokens(Shift(ToMap(tokens, h, w), 2)));
+        x = F.gelu(ToTokens(dwconv.call(ToMap(x, h, w))));
+        return fc2.call(ToTokens(Shift(ToMap(x, h, w), 3))).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,27 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Malunet.Layers;
+
+/// <summary>
+/// UNeXt's tokenized MLP block (Fig. 3, "shiftedBlock"): tokens + ShiftedMlp(LayerNorm(tokens)), on N x (H·W) x C.
+/// </summary>
+public sealed class TokenizedMlpBlock : nn.Module<Tensor, long, long, Tensor>
+{
+    private readonly LayerNorm norm2;
+    private readonly ShiftedMlp mlp;
+
+    public TokenizedMlpBlock(long channels, string name = "TokenizedMlpBlock") : base(name)
+    {
+        norm2 = nn.LayerNorm(channels);
+        mlp = new ShiftedMlp(channels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor tokens, long h, long w)
+    {
+        using var scope = NewDisposeScope();
+        return (tokens + mlp.call(norm2.call(tokens), h, w)).MoveToOuterDisposeScope();
+    }
+}

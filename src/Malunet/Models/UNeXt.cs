@@ -1,0 +1,83 @@
+using Malunet.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Malunet.Models;
+
+/// <summary>
+/// UNeXt (Valanarasu and Patel, MICCAI 2022, Fig. 2) in its small form UNeXt-S, widths c_list = 8, 16, 32, 64, 128:
+/// three convolutional stages (3x3 conv, BatchNorm, 2x2 max-pooling, ReLU), then two tokenized MLP stages (overlapping
+/// patch embedding to 64 and 128 tokens wide, a <see cref="TokenizedMlpBlock"/>, LayerNorm). The decoder goes back
+/// with 3x3 conv, BatchNorm, bilinear x2 up-sampling and ReLU, adding the encoder maps; its two deepest stages run
+/// a tokenized MLP block and LayerNorm after the addition. A 1x1 conv and a sigmoid give the probabilities.
+/// </summary>
+public sealed class UNeXt : SegmentationModel
+{
+    private readonly Conv2d encoder1, encoder2, encoder3;
+    private readonly BatchNorm2d ebn1, ebn2, ebn3;
+    private readonly OverlapPatchEmbedding patch_embed3, patch_embed4;
+    private readonly TokenizedMlpBlock block1, block2, dblock1, dblock2;
+    private readonly LayerNorm norm3, norm4, dnorm3, dnorm4;
+    private readonly Conv2d decoder1, decoder2, decoder3, decoder4, decoder5;
+    private readonly BatchNorm2d dbn1, dbn2, dbn3, dbn4;
+    private readonly Conv2d final;
+
+    public override int SizeDivisor => 32;
+
+    public UNeXt(ModelOptions options) : base("UNeXt", options)
+    {
+        var c = options.CList ?? throw new ArgumentException("UNeXt needs resolved options (c_list set)");
+        if (c.Count != 5) throw new ArgumentException($"--c-list needs 5 widths for {options.Model}, got {c.Count}");
+        encoder1 = nn.Conv2d(options.InputChannels, c[0], 3, padding: 1);
+        encoder2 = nn.Conv2d(c[0], c[1], 3, padding: 1);
+        encoder3 = nn.Conv2d(c[1], c[2], 3, padding: 1);
+        ebn1 = nn.BatchNorm2d(c[0]); ebn2 = nn.BatchNorm2d(c[1]); ebn3 = nn.BatchNorm2d(c[2]);
+        norm3 = nn.LayerNorm(c[3]); norm4 = nn.LayerNorm(c[4]); dnorm3 = nn.LayerNorm(c[3]); dnorm4 = nn.LayerNorm(c[2]);
+        block1 = new TokenizedMlpBlock(c[3]); block2 = new TokenizedMlpBlock(c[4]);
+        dblock1 = new TokenizedMlpBlock(c[3]); dblock2 = new TokenizedMlpBlock(c[2]);
+        patch_embed3 = new OverlapPatchEmbedding(c[2], c[3]);
+        patch_embed4 = new OverlapPatchEmbedding(c[3], c[4]);
+        decoder1 = nn.Conv2d(c[4], c[3], 3, padding: 1);
+        decoder2 = nn.Conv2d(c[3], c[2], 3, padding: 1);
+        decoder3 = nn.Conv2d(c[2], c[1], 3, padding: 1);
+        decoder4 = nn.Conv2d(c[1], c[0], 3, padding: 1);
+        decoder5 = nn.Conv2d(c[0], c[0], 3, padding: 1);
+        dbn1 = nn.BatchNorm2d(c[3]); dbn2 = nn.BatchNorm2d(c[2]); dbn3 = nn.BatchNorm2d(c[1]); dbn4 = nn.BatchNorm2d(c[0]);
+        final = nn.Conv2d(c[0], options.NumClasses, 1);
+        RegisterComponents();
+        // UNeXt initialises its tokenized parts as timm does (Linear: truncated normal 0.02; conv: fan-out normal).
+        foreach (var m in new nn.Module[] { block1, block2, dblock1, dblock2, patch_embed3, patch_embed4 }) OfficialInit.Apply(m);
+    }
+
+    private static Tensor ToMap(Tensor tokens, long h, long w) =>
+        tokens.reshape(tokens.shape[0], h, w, -1).permute(0, 3, 1, 2).contiguous();
+
+    private static Tensor Up(Tensor t) =>
+        F.interpolate(t, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Bilinear, align_corners: false);
+
+    public override Tensor forward(Tensor x)
+    {
+        CheckInput(x);
+        using var scope = NewDisposeScope();
+        var t1 = F.relu(F.max_pool2d(ebn1.call(encoder1.call(x)), 2, 2));
+        var t2 = F.relu(F.max_pool2d(ebn2.call(encoder2.call(t1)), 2, 2));
+        var t3 = F.relu(F.max_pool2d(ebn3.call(encoder3.call(t2)), 2, 2));
+
+        long h = t3.shape[2] / 2, w = t3.shape[3] / 2;
+        var t4 = ToMap(norm3.call(block1.call(patch_embed3.call(t3), h, w)), h, w);
+        long hb = h / 2, wb = w / 2;
+        var bottleneck = ToMap(norm4.call(block2.call(patch_embed4.call(t4), hb, wb)), hb, wb);
+
+        var d = F.relu(Up(dbn1.call(decoder1.call(bottleneck)))) + t4;
+        d = ToMap(dnorm3.call(dblock1.call(d.flatten(2).transpose(1, 2), h, w)), h, w);
+        d = F.relu(Up(dbn2.call(decoder2.call(d)))) + t3;
+        long h3 = t3.shape[2], w3 = t3.shape[3];
+        d = ToMap(dnorm4.call(dblock2.call(d.flatten(2).transpose(1, 2), h3, w3)), h3, w3);
+        d = F.relu(Up(dbn3.call(decoder3.call(d)))) + t2;
+        d = F.relu(Up(dbn4.call(decoder4.call(d)))) + t1;
+        d = F.relu(Up(decoder5.call(d)));
+        return torch.sigmoid(final.call(d)).MoveToOuterDisposeScope();
+    }
+}
