@@ -16,7 +16,7 @@ public static class OnnxExporter
             throw new NotSupportedException($"ONNX export is not available for --model {model.Options.Model}");
         if (height % model.SizeDivisor != 0 || width % model.SizeDivisor != 0)
             throw new ArgumentException($"ONNX input size must be a multiple of {model.SizeDivisor}, got {height}x{width}");
-        var g = new OnnxGraphBuilder();
+        var g = new OnnxGraphBuilder { InputHeight = height, InputWidth = width };
         var output = exportable.ExportOnnx(g, "image");
         // Name the output: an Identity keeps the last node untouched.
         var named = new Onnx.NodeProto { OpType = "Identity", Name = "output" };

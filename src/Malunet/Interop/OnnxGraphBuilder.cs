@@ -32,6 +32,11 @@ public sealed class OnnxGraphBuilder
 
     public GraphProto Graph => graph;
 
+    /// <summary>The fixed input height and width (the batch stays dynamic); blocks whose weights depend on the
+    /// spatial size (EGE-UNet's resized Hadamard weights) are evaluated for it at export time.</summary>
+    public long InputHeight { get; init; } = 256;
+    public long InputWidth { get; init; } = 256;
+
     public string Fresh(string hint) => $"{hint}_{counter++}";
 
     public string Node(string op, IEnumerable<string> inputs, params AttributeProto[] attributes) => Nodes(op, inputs, 1, attributes)[0];
@@ -130,6 +135,20 @@ public sealed class OnnxGraphBuilder
 
     public string Relu(string x) => Node("Relu", new[] { x });
 
+    /// <summary>LayerNorm over the channel axis of an N x C x H x W map (channels-last LayerNormalization between transposes).</summary>
+    public string ChannelsFirstLayerNorm(string x, Tensor weight, Tensor bias, float eps)
+    {
+        var last = Node("Transpose", new[] { x }, Ints("perm", 0, 2, 3, 1));
+        var normed = Node("LayerNormalization", new[] { last, Initializer(weight, "ln_w"), Initializer(bias, "ln_b") },
+                          Int("axis", -1), Float("epsilon", eps));
+        return Node("Transpose", new[] { normed }, Ints("perm", 0, 3, 1, 2));
+    }
+
+    /// <summary>Bilinear resize by an integer factor with align_corners=True.</summary>
+    public string UpsampleAlignCorners(string x, int factor) => factor == 1 ? x :
+        Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, factor, factor }, new long[] { 4 }, "scales") },
+             String("mode", "linear"), String("coordinate_transformation_mode", "align_corners"));
+
     /// <summary>Linear on the last axis: MatMul with Wᵀ plus bias.</summary>
     public string Linear(string x, Linear m)
     {
@@ -170,9 +189,7 @@ public sealed class OnnxGraphBuilder
     public string MaxPool2x2(string x) => Node("MaxPool", new[] { x }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
 
     /// <summary>Bilinear x2 with align_corners=True, as the official decoder's F.interpolate.</summary>
-    public string Upsample2x(string x) =>
-        Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "scales") },
-             String("mode", "linear"), String("coordinate_transformation_mode", "align_corners"));
+    public string Upsample2x(string x) => UpsampleAlignCorners(x, 2);
 
     /// <summary>Runs a module: an <see cref="IOnnxExportable"/>, a Sequential of those, or a supported primitive.</summary>
     public string Module(string x, TorchSharp.torch.nn.Module m) => m switch

@@ -8,7 +8,7 @@ namespace Malunet.Layers;
 /// LayerNorm over the channel axis of an N x C x H x W map, separately at every pixel (ConvNeXt's "channels_first"
 /// LayerNorm, used by EGE-UNet): (x − mean_C) / √(var_C + ε), then a per-channel scale and shift.
 /// </summary>
-public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>
+public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>, Interop.IOnnxExportable
 {
     private readonly Parameter weight;
     private readonly Parameter bias;
@@ -31,4 +31,6 @@ public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>
         var normalised = centred / (variance + eps).sqrt();
         return (weight.reshape(-1, 1, 1) * normalised + bias.reshape(-1, 1, 1)).MoveToOuterDisposeScope();
     }
+
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x) => g.ChannelsFirstLayerNorm(x, weight, bias, (float)eps);
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using Malunet.Interop;
 
 namespace Malunet.Layers;
 
@@ -40,5 +41,16 @@ public sealed class GroupAggregationBridge : nn.Module<Tensor, Tensor, Tensor, T
         var groups = new[] { g0, g1, g2, g3 };
         var fused = groups.Select((g, i) => g.call(torch.cat(new[] { h[i], l[i], mask }, 1))).ToArray();
         return tail_conv.call(torch.cat(fused, 1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ONNX form; <paramref name="scale"/> is the size ratio of x_l to x_h (1 at the bottleneck, else 2).</summary>
+    public string ExportOnnx(OnnxGraphBuilder g, string high, string low, string mask, int scale)
+    {
+        long q = pre_project.out_channels / 4;
+        var h = g.Nodes("Split", new[] { g.UpsampleAlignCorners(g.Conv(high, pre_project), scale), g.Int64s(q, q, q, q) }, 4, OnnxGraphBuilder.Int("axis", 1));
+        var l = g.Nodes("Split", new[] { low, g.Int64s(q, q, q, q) }, 4, OnnxGraphBuilder.Int("axis", 1));
+        var groups = new[] { g0, g1, g2, g3 };
+        var fused = groups.Select((grp, i) => g.Module(g.Node("Concat", new[] { h[i], l[i], mask }, OnnxGraphBuilder.Int("axis", 1)), grp)).ToArray();
+        return g.Module(g.Node("Concat", fused, OnnxGraphBuilder.Int("axis", 1)), tail_conv);
     }
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using Malunet.Interop;
 
 namespace Malunet.Layers;
 
@@ -62,5 +63,27 @@ public sealed class GroupedHadamardProductAttention : nn.Module<Tensor, Tensor>
         var x3 = (parts[2].permute(0, 2, 1, 3) * zy).permute(0, 2, 1, 3);
         var x4 = dw.call(parts[3]);
         return ldw.call(norm2.call(torch.cat(new[] { x1, x2, x3, x4 }, 1))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// ONNX form for an input of <paramref name="h"/> x <paramref name="w"/>: the three Hadamard weight maps depend only
+    /// on the parameters and the size, so they are computed here and stored as constants shaped to broadcast over the
+    /// N x C/4 x H x W groups ([1, C, H, W], [1, C, H, 1], [1, C, 1, W]).
+    /// </summary>
+    public string ExportOnnx(OnnxGraphBuilder g, string x, long h, long w)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = NewDisposeScope();
+        long c = params_xy.shape[1];
+        var wxy = conv_xy.call(Resize(params_xy, h, w));
+        var wzx = conv_zx.call(Resize(params_zx, c, h).squeeze(0)).reshape(1, c, h, 1);
+        var wzy = conv_zy.call(Resize(params_zy, c, w).squeeze(0)).reshape(1, c, 1, w);
+        var parts = g.Nodes("Split", new[] { g.Module(x, norm1), g.Int64s(c, c, c, c) }, 4, OnnxGraphBuilder.Int("axis", 1));
+        var x1 = g.Mul(parts[0], g.Initializer(wxy, "ghpa_xy"));
+        var x2 = g.Mul(parts[1], g.Initializer(wzx, "ghpa_zx"));
+        var x3 = g.Mul(parts[2], g.Initializer(wzy, "ghpa_zy"));
+        var x4 = g.Module(parts[3], dw);
+        var cat = g.Node("Concat", new[] { x1, x2, x3, x4 }, OnnxGraphBuilder.Int("axis", 1));
+        return g.Module(g.Module(cat, norm2), ldw);
     }
 }

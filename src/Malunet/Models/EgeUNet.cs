@@ -14,7 +14,7 @@ namespace Malunet.Models;
 /// conv to one channel). Training uses deep supervision: the five side outputs, up-sampled to the input size, are
 /// scored with weights 0.1 (deepest) to 0.5 (shallowest) besides the final output.
 /// </summary>
-public sealed class EgeUNet : SegmentationModel
+public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor>[] encoders = new nn.Module<Tensor, Tensor>[6];
     private readonly nn.Module<Tensor, Tensor>[] decoders = new nn.Module<Tensor, Tensor>[5];
@@ -96,4 +96,31 @@ public sealed class EgeUNet : SegmentationModel
 
     private static Tensor Upsample(Tensor t, int factor) =>
         F.interpolate(t, scale_factor: new double[] { factor, factor }, mode: InterpolationMode.Bilinear, align_corners: true);
+
+    /// <summary>The network as ONNX nodes (final output only; the side outputs serve training).</summary>
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
+    {
+        long H = g.InputHeight, W = g.InputWidth;
+        string Stage(nn.Module<Tensor, Tensor> stage, string input, long res) =>
+            stage.children().Single() is GroupedHadamardProductAttention ghpa ? ghpa.ExportOnnx(g, input, H >> (int)res, W >> (int)res) : g.Module(input, stage);
+        var skips = new string[5];
+        var h = x;
+        for (int i = 0; i < 5; i++)
+        {
+            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(Stage(encoders[i], h, i), encoderNorms[i], encoderNorms[i].weight!.shape[0])));
+            skips[i] = h;
+        }
+        var deeper = g.Gelu(Stage(encoders[5], h, 5));
+        h = deeper;
+        for (int k = 0; k < 5; k++)
+        {
+            var d = g.GroupNorm(Stage(decoders[k], h, k == 0 ? 5 : 6 - k), decoderNorms[k], decoderNorms[k].weight!.shape[0]);
+            d = g.Gelu(k == 0 ? d : g.Upsample2x(d));
+            var side = g.Conv(d, sideConvs[k]);
+            var bridged = bridges[4 - k].ExportOnnx(g, deeper, skips[4 - k], side, k == 0 ? 1 : 2);
+            h = g.Add(d, bridged);
+            deeper = bridged;
+        }
+        return g.Sigmoid(g.Upsample2x(g.Conv(h, final)));
+    }
 }
