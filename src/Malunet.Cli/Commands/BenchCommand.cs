@@ -42,9 +42,7 @@ public static class BenchCommand
                 var b8 = Benchmark.Forward(net, dev, 8, s, 3, Math.Max(5, n / 5));
                 Console.WriteLine($"  batch 8  median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
             }
-            if (!r.GetValue(trainOnly) && which == "both" && net is not IOnnxExportable)
-                Console.WriteLine($"engine     onnx: not available for --model {net.Options.Model} (its blocks have no ONNX form yet)");
-            else if (!r.GetValue(trainOnly) && which is "onnx" or "both")
+            if (!r.GetValue(trainOnly) && which is "onnx" or "both")
             {
                 var path = Path.Combine(Path.GetTempPath(), $"malunet-bench-{Environment.ProcessId}.onnx");
                 try

@@ -144,6 +144,36 @@ public sealed class OnnxGraphBuilder
         return Node("Transpose", new[] { normed }, Ints("perm", 0, 3, 1, 2));
     }
 
+    /// <summary>nn.LayerNorm over the last axis.</summary>
+    public string LayerNorm(string x, LayerNorm m) =>
+        Node("LayerNormalization", new[] { x, Initializer(m.weight!, "ln_w"), Initializer(m.bias!, "ln_b") },
+             Int("axis", -1), Float("epsilon", (float)m.eps));
+
+    /// <summary>N x C x H x W map to N x (H·W) x C tokens.</summary>
+    public string ToTokens(string map, long channels, long h, long w) =>
+        Node("Transpose", new[] { Node("Reshape", new[] { map, Int64s(0, channels, h * w) }) }, Ints("perm", 0, 2, 1));
+
+    /// <summary>N x (H·W) x C tokens to an N x C x H x W map.</summary>
+    public string ToMap(string tokens, long channels, long h, long w) =>
+        Node("Reshape", new[] { Node("Transpose", new[] { tokens }, Ints("perm", 0, 2, 1)), Int64s(0, channels, h, w) });
+
+    /// <summary>Bilinear x2 with align_corners=False (PyTorch's default for F.interpolate).</summary>
+    public string Upsample2xHalfPixel(string x) =>
+        Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "scales") },
+             String("mode", "linear"), String("coordinate_transformation_mode", "half_pixel"));
+
+    /// <summary>Shifts an N x C x H x W map by <paramref name="shift"/> pixels along axis 2 or 3 (zero fill).</summary>
+    public string ShiftZeroFill(string x, long axis, long shift, long size)
+    {
+        long pad = Math.Abs(shift);
+        if (pad == 0) return x;
+        var pads = new long[8];
+        pads[axis] = pad; pads[4 + axis] = pad;
+        var padded = Node("Pad", new[] { x, Int64s(pads) });
+        // out[j] = x[j - shift] = padded[j - shift + pad]
+        return Node("Slice", new[] { padded, Int64s(pad - shift), Int64s(pad - shift + size), Int64s(axis) });
+    }
+
     /// <summary>Bilinear resize by an integer factor with align_corners=True.</summary>
     public string UpsampleAlignCorners(string x, int factor) => factor == 1 ? x :
         Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, factor, factor }, new long[] { 4 }, "scales") },

@@ -26,4 +26,8 @@ public sealed class OverlapPatchEmbedding : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return norm.call(proj.call(x).flatten(2).transpose(1, 2)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>ONNX form for an input of <paramref name="h"/> x <paramref name="w"/> (tokens of the halved size).</summary>
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x, long h, long w) =>
+        g.LayerNorm(g.ToTokens(g.Conv(x, proj), proj.out_channels, h / 2, w / 2), norm);
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using Malunet.Interop;
 
 namespace Malunet.Layers;
 
@@ -49,5 +50,25 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
         var x = fc1.call(ToTokens(Shift(ToMap(tokens, h, w), 2)));
         x = F.gelu(ToTokens(dwconv.call(ToMap(x, h, w))));
         return fc2.call(ToTokens(Shift(ToMap(x, h, w), 3))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The token shift as ONNX nodes: split into groups as torch.chunk does, shift each, concatenate.</summary>
+    public static string ExportShift(OnnxGraphBuilder g, string map, long channels, long axis, long h, long w)
+    {
+        long chunk = (channels + ShiftSize - 1) / ShiftSize;
+        var sizes = new List<long>();
+        for (long left = channels; left > 0; left -= chunk) sizes.Add(Math.Min(chunk, left));
+        var groups = g.Nodes("Split", new[] { map, g.Int64s(sizes.ToArray()) }, sizes.Count, OnnxGraphBuilder.Int("axis", 1));
+        long pad = ShiftSize / 2, size = axis == 2 ? h : w;
+        var shifted = groups.Select((grp, i) => g.ShiftZeroFill(grp, axis, i - pad, size)).ToArray();
+        return g.Node("Concat", shifted, OnnxGraphBuilder.Int("axis", 1));
+    }
+
+    public string ExportOnnx(OnnxGraphBuilder g, string tokens, long h, long w)
+    {
+        long c = fc1.in_features;
+        var x = g.Linear(g.ToTokens(ExportShift(g, g.ToMap(tokens, c, h, w), c, 2, h, w), c, h, w), fc1);
+        x = g.Gelu(g.ToTokens(g.Conv(g.ToMap(x, c, h, w), dwconv), c, h, w));
+        return g.Linear(g.ToTokens(ExportShift(g, g.ToMap(x, c, h, w), c, 3, h, w), c, h, w), fc2);
     }
 }

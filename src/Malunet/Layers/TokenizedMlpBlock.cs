@@ -24,4 +24,7 @@ public sealed class TokenizedMlpBlock : nn.Module<Tensor, long, long, Tensor>
         using var scope = NewDisposeScope();
         return (tokens + mlp.call(norm2.call(tokens), h, w)).MoveToOuterDisposeScope();
     }
+
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string tokens, long h, long w) =>
+        g.Add(tokens, mlp.ExportOnnx(g, g.LayerNorm(tokens, norm2), h, w));
 }

@@ -13,7 +13,7 @@ namespace Malunet.Models;
 /// with 3x3 conv, BatchNorm, bilinear x2 up-sampling and ReLU, adding the encoder maps; its two deepest stages run
 /// a tokenized MLP block and LayerNorm after the addition. A 1x1 conv and a sigmoid give the probabilities.
 /// </summary>
-public sealed class UNeXt : SegmentationModel
+public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
 {
     private readonly Conv2d encoder1, encoder2, encoder3;
     private readonly BatchNorm2d ebn1, ebn2, ebn3;
@@ -79,5 +79,24 @@ public sealed class UNeXt : SegmentationModel
         d = F.relu(Up(dbn4.call(decoder4.call(d)))) + t1;
         d = F.relu(Up(decoder5.call(d)));
         return torch.sigmoid(final.call(d)).MoveToOuterDisposeScope();
+    }
+
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
+    {
+        long c3 = encoder3.out_channels, c4 = decoder1.out_channels, c5 = decoder1.in_channels;
+        long h3 = g.InputHeight / 8, w3 = g.InputWidth / 8, h = h3 / 2, w = w3 / 2, hb = h / 2, wb = w / 2;
+        var t1 = g.Relu(g.MaxPool2x2(g.BatchNorm(g.Conv(x, encoder1), ebn1)));
+        var t2 = g.Relu(g.MaxPool2x2(g.BatchNorm(g.Conv(t1, encoder2), ebn2)));
+        var t3 = g.Relu(g.MaxPool2x2(g.BatchNorm(g.Conv(t2, encoder3), ebn3)));
+        var t4 = g.ToMap(g.LayerNorm(block1.ExportOnnx(g, patch_embed3.ExportOnnx(g, t3, h3, w3), h, w), norm3), c4, h, w);
+        var bottleneck = g.ToMap(g.LayerNorm(block2.ExportOnnx(g, patch_embed4.ExportOnnx(g, t4, h, w), hb, wb), norm4), c5, hb, wb);
+        var d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(bottleneck, decoder1), dbn1))), t4);
+        d = g.ToMap(g.LayerNorm(dblock1.ExportOnnx(g, g.ToTokens(d, c4, h, w), h, w), dnorm3), c4, h, w);
+        d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(d, decoder2), dbn2))), t3);
+        d = g.ToMap(g.LayerNorm(dblock2.ExportOnnx(g, g.ToTokens(d, c3, h3, w3), h3, w3), dnorm4), c3, h3, w3);
+        d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(d, decoder3), dbn3))), t2);
+        d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(d, decoder4), dbn4))), t1);
+        d = g.Relu(g.Upsample2xHalfPixel(g.Conv(d, decoder5)));
+        return g.Sigmoid(g.Conv(d, final));
     }
 }
