@@ -12,7 +12,7 @@ public static class ModelCatalog
         new("malunet", "MALUNet (Ruan et al., BIBM 2022): IEA + DGA stages, SAB+CAB bridge",
             new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, MalunetArchitecture.Malunet)),
         Ablation(MalunetArchitecture.BasicUNet, "the MALUNet skeleton without attention (paper 'BU'): one 3x3 conv per stage"),
-        Ablation(MalunetArchitecture.BuDga, "BU with DGA in place of the 3x3 conv of the deep stages"),
+        Ablation(MalunetArchitecture.BuDga, "BU with DGA in place of the 3x3 conv of encoder stages 3-6 and decoder stages 1-4"),
         Ablation(MalunetArchitecture.BuEa, "BU with external attention (EAMLP, 64 memory units) before the deep stages' conv"),
         Ablation(MalunetArchitecture.BuIea, "BU with inverted external attention (4C memory units) before the deep stages' conv"),
         Ablation(MalunetArchitecture.BuCab, "BU with the channel attention bridge only"),
