@@ -166,10 +166,8 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Images_with_too_many_pixels_are_refused_from_the_header()
     {
-        var (s, service) = await ServerFixture.Start(ServerFixture.Options with { MaxPixels = 1_000_000 });
-        await using var _ = s;
-        using var __ = service;
-        using var client = new HttpClient { BaseAddress = new Uri(s.Addresses.Single().TrimEnd('/') + "/") };
+        await using var own = await ServerFixture.StartOwn(ServerFixture.Options with { MaxPixels = 1_000_000 });
+        var client = own.Client;
         var path = ServerFixture.FullResolutionImages[0];
         using var response = await client.PostAsync("api/segment", Form(await File.ReadAllBytesAsync(path), "big.jpg"));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
@@ -190,10 +188,8 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     [Fact]
     public async Task A_full_queue_refuses_with_503_instead_of_piling_up()
     {
-        var (s, service) = await ServerFixture.Start(ServerFixture.Options with { QueueCapacity = 1 });
-        await using var _ = s;
-        using var __ = service;
-        using var client = new HttpClient { BaseAddress = new Uri(s.Addresses.Single().TrimEnd('/') + "/") };
+        await using var own = await ServerFixture.StartOwn(ServerFixture.Options with { QueueCapacity = 1 });
+        var client = own.Client;
         var bytes = await File.ReadAllBytesAsync(ServerFixture.FullResolutionImages[0]);
         var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.PostAsync("api/segment", Form(bytes, "a.jpg"))));
         var codes = responses.Select(r => r.StatusCode).ToList();

@@ -43,6 +43,25 @@ public sealed class ServerFixture : IAsyncLifetime
         return (server, service);
     }
 
+    /// <summary>A second server with other limits, and a client for it; disposing stops both.</summary>
+    public sealed class OwnServer(SegmentationServer server, SegmentationService service) : IAsyncDisposable
+    {
+        public HttpClient Client { get; } = new() { BaseAddress = new Uri(server.Addresses.Single().TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(2) };
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await server.DisposeAsync();
+            service.Dispose();
+        }
+    }
+
+    public static async Task<OwnServer> StartOwn(ServeOptions options)
+    {
+        var (server, service) = await Start(options);
+        return new OwnServer(server, service);
+    }
+
     public async Task DisposeAsync()
     {
         Client.Dispose();
