@@ -5,12 +5,14 @@ namespace Malunet.Models;
 /// </summary>
 public static class ModelCatalog
 {
-    private sealed record Entry(string Name, string Description, long[] DefaultCList, Func<ModelOptions, SegmentationModel> Build);
+    private sealed record Entry(string Name, string Description, long[] DefaultCList, Func<ModelOptions, SegmentationModel> Build,
+                                string[]? Aliases = null);
 
     private static readonly Entry[] Entries =
     {
         new("malunet", "MALUNet (Ruan et al., BIBM 2022): IEA + DGA stages, SAB+CAB bridge",
-            new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, MalunetArchitecture.Malunet)),
+            new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, MalunetArchitecture.Malunet),
+            Aliases: new[] { "bu-iea-dga" }), // the paper's Table V name: IEA before DGA, both bridges
         Ablation(MalunetArchitecture.BasicUNet, "the MALUNet skeleton without attention (paper 'BU'): one 3x3 conv per stage"),
         Ablation(MalunetArchitecture.BuDga, "BU with DGA in place of the 3x3 conv of encoder stages 3-6 and decoder stages 1-4"),
         Ablation(MalunetArchitecture.BuEa, "BU with external attention (EAMLP, 64 memory units) before the deep stages' conv"),
@@ -33,7 +35,8 @@ public static class ModelCatalog
     public static IEnumerable<(string Name, string Description)> List() => Entries.Select(e => (e.Name, e.Description));
 
     private static Entry Find(string name) =>
-        Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)
+                                    || (e.Aliases?.Contains(name, StringComparer.OrdinalIgnoreCase) ?? false))
         ?? throw new ArgumentException($"unknown --model '{name}'; known: {string.Join(", ", Entries.Select(e => e.Name))}");
 
     /// <summary>Fills in architecture defaults (c_list) and checks the values; throws ArgumentException with a one-line reason.</summary>

@@ -16,6 +16,7 @@ public class PaperCountTests
     [Theory]
     // model, c_list, params (M) as printed, decimals, GFLOPs as printed, decimals (NaN: see Deviations)
     [InlineData("malunet", null, 0.175, 3, 0.083, 3)]
+    [InlineData("bu-iea-dga", null, 0.175, 3, 0.083, 3)]
     [InlineData("basicunet", null, 0.11, 2, 0.07, 2)]
     [InlineData("basicunet", "16,32,64,128,160,256", 1.30, 2, 0.42, 2)]
     [InlineData("basicunet", "8,16,32,64,128,160", 0.57, 2, double.NaN, 2)]
