@@ -44,19 +44,13 @@ public static class BenchCommand
             }
             if (!r.GetValue(trainOnly) && which is "onnx" or "both")
             {
-                var path = Path.Combine(Path.GetTempPath(), $"malunet-bench-{Environment.ProcessId}.onnx");
-                try
-                {
-                    OnnxExporter.Export(net, path, s, s);
-                    int threads = r.GetValue(device.Threads) ?? torch.get_num_threads();
-                    using var ort = new OnnxEngine(path, threads);
-                    Console.WriteLine($"engine     onnx (ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, CPU), threads {threads}");
-                    var b1 = Benchmark.Engine(ort, net.Options.InputChannels, 1, s, 10, n);
-                    Console.WriteLine($"  batch 1  median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
-                    var b8 = Benchmark.Engine(ort, net.Options.InputChannels, 8, s, 3, Math.Max(5, n / 5));
-                    Console.WriteLine($"  batch 8  median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
-                }
-                finally { File.Delete(path); }
+                int threads = r.GetValue(device.Threads) ?? torch.get_num_threads();
+                using var ort = new OnnxEngine(OnnxExporter.ToBytes(net, s, s), net.Options.Model, threads);
+                Console.WriteLine($"engine     onnx (ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, CPU), threads {threads}");
+                var b1 = Benchmark.Engine(ort, net.Options.InputChannels, 1, s, 10, n);
+                Console.WriteLine($"  batch 1  median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
+                var b8 = Benchmark.Engine(ort, net.Options.InputChannels, 8, s, 3, Math.Max(5, n / 5));
+                Console.WriteLine($"  batch 8  median {b8.MedianMs:F1} ms = {b8.MedianMs / 8:F2} ms/image, {8000 / b8.MedianMs:F1} images/s ({b8.Runs} runs)");
             }
             if (r.GetValue(train) || r.GetValue(trainOnly))
             {

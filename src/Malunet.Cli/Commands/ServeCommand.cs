@@ -23,8 +23,10 @@ public static class ServeCommand
         var threshold = new Option<double>("--threshold") { Description = "Default probability threshold (the page's slider starts there)", DefaultValueFactory = _ => defaults.Threshold };
         var tta = new Option<bool>("--tta") { Description = "Average each prediction over flips (4 forward passes)" };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
+        var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (the network exported in memory and run by ONNX Runtime)", DefaultValueFactory = _ => "torch" };
+        engineOpt.AcceptOnlyFromAmong("torch", "onnx");
         var cmd = new Command("serve", "Serve a web page and an HTTP API that segment images (loopback only unless --urls says otherwise)");
-        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, threshold, tta, quiet }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, threshold, tta, quiet, engineOpt }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(async (r, cancel) =>
@@ -50,9 +52,15 @@ public static class ServeCommand
             var weightsPath = ModelArguments.WeightsOrBundled(r.GetValue(weights));
             var net = model.Load(r, weightsPath);
             var description = Describe(net, weightsPath);
-            using var service = new SegmentationService(new ImagePredictor(new TorchEngine(net, dev), 256, options.TestTimeAugmentation), options);
+            var onnx = r.GetValue(engineOpt) == "onnx";
+            IInferenceEngine engine = onnx
+                ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(weightsPath), r.GetValue(device.Threads))
+                : new TorchEngine(net, dev);
+            description["engine"] = engine.Name;
+            using var _ = engine;
+            using var service = new SegmentationService(new ImagePredictor(engine, 256, options.TestTimeAugmentation), options);
             await using var server = await SegmentationServer.StartAsync(service, description, options);
-            Console.WriteLine($"malunet serve: {net.Options.Model} on {dev}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
+            Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
             try { await server.WaitForShutdownAsync(cancel); }
             catch (OperationCanceledException) { }
             Console.Error.WriteLine("malunet serve: stopped");

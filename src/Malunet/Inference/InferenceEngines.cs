@@ -39,16 +39,21 @@ public sealed class OnnxEngine : IInferenceEngine
     private readonly RunOptions runOptions = new();
 
     public OnnxEngine(string path, int? threads = null)
+        : this(File.Exists(path) ? path : throw new FileNotFoundException($"{path}: no such ONNX file"), o => new InferenceSession(path, o), threads) { }
+
+    /// <summary>A session on a model held in memory (e.g. <see cref="OnnxExporter.ToBytes"/>); nothing touches the disk.</summary>
+    public OnnxEngine(byte[] model, string name, int? threads = null)
+        : this(name, o => new InferenceSession(model, o), threads) { }
+
+    private OnnxEngine(string name, Func<SessionOptions, InferenceSession> open, int? threads)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such ONNX file");
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (threads is { } t) options.IntraOpNumThreads = t;
-        try { session = new InferenceSession(path, options); }
-        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{path}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }
+        try { session = open(options); }
+        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{name}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }
         input = session.InputMetadata.Keys.First();
         output = session.OutputMetadata.Keys.First();
-        var dims = session.InputMetadata[input].Dimensions;
-        InputShape = dims;
+        InputShape = session.InputMetadata[input].Dimensions;
     }
 
     /// <summary>The model's input shape (-1 for the dynamic batch).</summary>

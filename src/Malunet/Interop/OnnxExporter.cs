@@ -10,7 +10,11 @@ namespace Malunet.Interop;
 /// </summary>
 public static class OnnxExporter
 {
-    public static void Export(SegmentationModel model, string path, int height = 256, int width = 256)
+    public static void Export(SegmentationModel model, string path, int height = 256, int width = 256) =>
+        AtomicFile.WriteAllBytes(path, ToBytes(model, height, width));
+
+    /// <summary>The serialized ONNX model, for a file or for an in-memory ONNX Runtime session.</summary>
+    public static byte[] ToBytes(SegmentationModel model, int height = 256, int width = 256)
     {
         if (model is not IOnnxExportable exportable)
             throw new NotSupportedException($"ONNX export is not available for --model {model.Options.Model}");
@@ -27,6 +31,6 @@ public static class OnnxExporter
                               $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (see Preprocessing); output: sigmoid probabilities");
         var meta = new Onnx.StringStringEntryProto { Key = "model_options", Value = model.Options.ToJson().ToJsonString() };
         proto.MetadataProps.Add(meta);
-        AtomicFile.WriteAllBytes(path, proto.ToByteArray());
+        return proto.ToByteArray();
     }
 }

@@ -206,6 +206,21 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task The_onnx_engine_serves_the_same_mask()
+    {
+        await using var own = await ServerFixture.StartOwn(ServerFixture.Options, onnx: true);
+        var path = ServerFixture.FullResolutionImages[1];
+        var bytes = await File.ReadAllBytesAsync(path);
+        using var viaOnnx = await own.Client.PostAsync("api/segment", Form(bytes, "a.jpg"));
+        var (_, viaTorch) = await PostJson(Form(bytes, "a.jpg"));
+        var a = DecodePng(JsonNode.Parse(await viaOnnx.Content.ReadAsStringAsync())!["mask_png"]!.GetValue<string>()).Pixels;
+        var b = DecodePng(viaTorch["mask_png"]!.GetValue<string>()).Pixels;
+        Assert.Equal(b.Length, a.Length);
+        // The engines agree within 1e-4 in probability: only pixels at the threshold may flip.
+        Assert.True(a.Zip(b).Count(p => p.First != p.Second) <= a.Length / 10000, "ONNX and torch masks differ");
+    }
+
+    [Fact]
     public async Task Uploads_stay_in_memory()
     {
         string temp = Environment.GetEnvironmentVariable("ASPNETCORE_TEMP") is { Length: > 0 } t ? t : Path.GetTempPath();

@@ -34,11 +34,12 @@ public sealed class ServerFixture : IAsyncLifetime
     }
 
     /// <summary>Starts a server with its own copy of the bundled network.</summary>
-    public static async Task<(SegmentationServer, SegmentationService)> Start(ServeOptions options)
+    public static async Task<(SegmentationServer, SegmentationService)> Start(ServeOptions options, bool onnx = false)
     {
         var weights = BundledWeights.Find()!;
         var model = ModelCheckpoint.Load(weights);
-        var service = new SegmentationService(new ImagePredictor(new TorchEngine(model, CPU)), options);
+        IInferenceEngine engine = onnx ? new OnnxEngine(Malunet.Interop.OnnxExporter.ToBytes(model), "bundled") : new TorchEngine(model, CPU);
+        var service = new SegmentationService(new ImagePredictor(engine), options);
         var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options);
         return (server, service);
     }
@@ -56,9 +57,9 @@ public sealed class ServerFixture : IAsyncLifetime
         }
     }
 
-    public static async Task<OwnServer> StartOwn(ServeOptions options)
+    public static async Task<OwnServer> StartOwn(ServeOptions options, bool onnx = false)
     {
-        var (server, service) = await Start(options);
+        var (server, service) = await Start(options, onnx);
         return new OwnServer(server, service);
     }
 
