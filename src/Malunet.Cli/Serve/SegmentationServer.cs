@@ -63,12 +63,12 @@ public sealed class SegmentationServer : IAsyncDisposable
             catch (RequestProblem p) { await Error(context, p.Status, p.Message); }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                await Error(context, 413, $"upload larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+                await Error(context, 413, $"upload larger than the limit of {Mb(options.MaxUploadBytes)}");
             }
             catch (BadHttpRequestException e) { await Error(context, e.StatusCode, e.Message); }
             catch (InvalidDataException e) when (e.Message.Contains("Multipart body length limit"))
             {
-                await Error(context, 413, $"upload larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+                await Error(context, 413, $"upload larger than the limit of {Mb(options.MaxUploadBytes)}");
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { }
             catch (Exception e)
@@ -132,7 +132,7 @@ public sealed class SegmentationServer : IAsyncDisposable
     {
         if (request.ContentLength == 0) throw new RequestProblem(400, "empty request body: send an image as multipart/form-data (field 'image') or as the body");
         if (request.ContentLength > options.MaxUploadBytes + 64 * 1024)
-            throw new RequestProblem(413, $"upload of {request.ContentLength / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+            throw new RequestProblem(413, $"upload of {Mb(request.ContentLength!.Value)} is larger than the limit of {Mb(options.MaxUploadBytes)}");
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
@@ -140,7 +140,7 @@ public sealed class SegmentationServer : IAsyncDisposable
                        ?? throw new RequestProblem(400, "the form has no file: send the image in the field 'image'");
             if (file.Length == 0) throw new RequestProblem(400, $"{file.FileName}: empty file");
             if (file.Length > options.MaxUploadBytes)
-                throw new RequestProblem(413, $"{file.FileName}: {file.Length / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+                throw new RequestProblem(413, $"{file.FileName}: {Mb(file.Length)} is larger than the limit of {Mb(options.MaxUploadBytes)}");
             using var ms = new MemoryStream((int)file.Length);
             await file.CopyToAsync(ms, request.HttpContext.RequestAborted);
             return (ms.ToArray(), Path.GetFileName(file.FileName));
@@ -149,9 +149,11 @@ public sealed class SegmentationServer : IAsyncDisposable
         await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
         if (body.Length == 0) throw new RequestProblem(400, "empty request body: send an image as multipart/form-data (field 'image') or as the body");
         if (body.Length > options.MaxUploadBytes)
-            throw new RequestProblem(413, $"upload of {body.Length / (1024.0 * 1024):0.#} MB is larger than the limit of {options.MaxUploadBytes / (1024.0 * 1024):0.#} MB");
+            throw new RequestProblem(413, $"upload of {Mb(body.Length)} is larger than the limit of {Mb(options.MaxUploadBytes)}");
         return (body.ToArray(), "upload");
     }
+
+    private static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):0.#} MB";
 
     private static Task Error(HttpContext context, int status, string message)
     {

@@ -158,9 +158,7 @@ public sealed class OnnxGraphBuilder
         Node("Reshape", new[] { Node("Transpose", new[] { tokens }, Ints("perm", 0, 2, 1)), Int64s(0, channels, h, w) });
 
     /// <summary>Bilinear x2 with align_corners=False (PyTorch's default for F.interpolate).</summary>
-    public string Upsample2xHalfPixel(string x) =>
-        Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, 2f, 2f }, new long[] { 4 }, "scales") },
-             String("mode", "linear"), String("coordinate_transformation_mode", "half_pixel"));
+    public string Upsample2xHalfPixel(string x) => Bilinear(x, 2, "half_pixel");
 
     /// <summary>Shifts an N x C x H x W map by <paramref name="shift"/> pixels along axis 2 or 3 (zero fill).</summary>
     public string ShiftZeroFill(string x, long axis, long shift, long size)
@@ -175,9 +173,11 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>Bilinear resize by an integer factor with align_corners=True.</summary>
-    public string UpsampleAlignCorners(string x, int factor) => factor == 1 ? x :
+    public string UpsampleAlignCorners(string x, int factor) => factor == 1 ? x : Bilinear(x, factor, "align_corners");
+
+    private string Bilinear(string x, int factor, string coordinates) =>
         Node("Resize", new[] { x, "", Floats(new[] { 1f, 1f, factor, factor }, new long[] { 4 }, "scales") },
-             String("mode", "linear"), String("coordinate_transformation_mode", "align_corners"));
+             String("mode", "linear"), String("coordinate_transformation_mode", coordinates));
 
     /// <summary>Linear on the last axis: MatMul with Wᵀ plus bias.</summary>
     public string Linear(string x, Linear m)

@@ -24,7 +24,7 @@ public sealed class OverlapPatchEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return norm.call(proj.call(x).flatten(2).transpose(1, 2)).MoveToOuterDisposeScope();
+        return norm.call(TokenMaps.ToTokens(proj.call(x))).MoveToOuterDisposeScope();
     }
 
     /// <summary>ONNX form for an input of <paramref name="h"/> x <paramref name="w"/> (tokens of the halved size).</summary>

@@ -3,6 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 using Malunet.Interop;
+using static Malunet.Layers.TokenMaps;
 
 namespace Malunet.Layers;
 
@@ -38,11 +39,6 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
         var shifted = groups.Select((g, i) => torch.roll(g, i - pad, axis)).ToArray();
         return torch.cat(shifted, 1).narrow(2, pad, h).narrow(3, pad, w).MoveToOuterDisposeScope();
     }
-
-    private static Tensor ToMap(Tensor tokens, long h, long w) =>
-        tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], h, w);
-
-    private static Tensor ToTokens(Tensor map) => map.flatten(2).transpose(1, 2);
 
     public override Tensor forward(Tensor tokens, long h, long w)
     {

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using static Malunet.Layers.TokenMaps;
 
 namespace Malunet.Models;
 
@@ -51,9 +52,6 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
         foreach (var m in new nn.Module[] { block1, block2, dblock1, dblock2, patch_embed3, patch_embed4 }) OfficialInit.Apply(m);
     }
 
-    private static Tensor ToMap(Tensor tokens, long h, long w) =>
-        tokens.reshape(tokens.shape[0], h, w, -1).permute(0, 3, 1, 2).contiguous();
-
     private static Tensor Up(Tensor t) =>
         F.interpolate(t, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Bilinear, align_corners: false);
 
@@ -71,10 +69,10 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
         var bottleneck = ToMap(norm4.call(block2.call(patch_embed4.call(t4), hb, wb)), hb, wb);
 
         var d = F.relu(Up(dbn1.call(decoder1.call(bottleneck)))) + t4;
-        d = ToMap(dnorm3.call(dblock1.call(d.flatten(2).transpose(1, 2), h, w)), h, w);
+        d = ToMap(dnorm3.call(dblock1.call(ToTokens(d), h, w)), h, w);
         d = F.relu(Up(dbn2.call(decoder2.call(d)))) + t3;
         long h3 = t3.shape[2], w3 = t3.shape[3];
-        d = ToMap(dnorm4.call(dblock2.call(d.flatten(2).transpose(1, 2), h3, w3)), h3, w3);
+        d = ToMap(dnorm4.call(dblock2.call(ToTokens(d), h3, w3)), h3, w3);
         d = F.relu(Up(dbn3.call(decoder3.call(d)))) + t2;
         d = F.relu(Up(dbn4.call(decoder4.call(d)))) + t1;
         d = F.relu(Up(decoder5.call(d)));

@@ -1,0 +1,12 @@
+using static TorchSharp.torch;
+
+namespace Malunet.Layers;
+
+/// <summary>UNeXt's two views of a feature map: N x C x H x W, and N x (H·W) x C tokens (row-major pixels).</summary>
+public static class TokenMaps
+{
+    public static Tensor ToTokens(Tensor map) => map.flatten(2).transpose(1, 2);
+
+    public static Tensor ToMap(Tensor tokens, long h, long w) =>
+        tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], h, w);
+}
