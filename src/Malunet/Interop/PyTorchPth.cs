@@ -221,8 +221,32 @@ public static class PyTorchPth
 
         public override void Clear() { base.Clear(); order.Clear(); }
 
-        /// <summary>Keys in the order they were added (the saved state_dict order).</summary>
-        public IReadOnlyList<object> OrderedKeys => order;
+        /// <summary>Keys in the order they were saved (the state_dict order).</summary>
+        public IReadOnlyList<object> OrderedKeys => filledByUnpickler ? SavedOrder(order) : order;
+
+        private readonly bool filledByUnpickler;
+
+        public OrderedDict() { }
+
+        private OrderedDict(bool filledByUnpickler) => this.filledByUnpickler = filledByUnpickler;
+
+        /// <summary>An empty dict that Razorvine's SETITEMS will fill (see <see cref="SavedOrder"/>).</summary>
+        internal static OrderedDict ForUnpickler() => new(true);
+
+        // Python's pickler writes a dict's items in batches of 1000 (MARK ... SETITEMS), and Razorvine's SETITEMS pops
+        // each batch off the stack, so it inserts every batch back to front (a lone last item, SETITEM, is its own batch).
+        internal const int PicklerBatchSize = 1000;
+
+        private static List<object> SavedOrder(List<object> inserted)
+        {
+            var saved = new List<object>(inserted.Count);
+            for (int start = 0; start < inserted.Count; start += PicklerBatchSize)
+            {
+                int n = Math.Min(PicklerBatchSize, inserted.Count - start);
+                for (int i = start + n - 1; i >= start; i--) saved.Add(inserted[i]);
+            }
+            return saved;
+        }
 
         // Called by the unpickler's BUILD opcode with the instance attributes (state dicts carry _metadata).
         public void __setstate__(object state) { }
@@ -239,10 +263,10 @@ public static class PyTorchPth
     {
         public object construct(object[] args)
         {
+            if (args.Length == 0 || args[0] is not IEnumerable items) return OrderedDict.ForUnpickler();
             var d = new OrderedDict();
-            if (args.Length > 0 && args[0] is IEnumerable items)
-                foreach (var item in items)
-                    if (item is object[] { Length: 2 } kv) d[kv[0]] = kv[1];
+            foreach (var item in items)
+                if (item is object[] { Length: 2 } kv) d[kv[0]] = kv[1];
             return d;
         }
     }
@@ -305,10 +329,11 @@ public static class PyTorchPth
             case IDictionary dict:
                 if (dict is OrderedDict) { pickle.Global("collections", "OrderedDict"); pickle.EmptyTuple(); pickle.Reduce(); }
                 else pickle.EmptyDict();
-                if (dict.Count > 0)
+                // Batched as Python's pickler does, so that readers (ours included) see the saved order.
+                foreach (var batch in Entries(dict).Chunk(OrderedDict.PicklerBatchSize))
                 {
                     pickle.Mark();
-                    foreach (var e in Entries(dict)) { WriteValue(pickle, e.Key, storages); WriteValue(pickle, e.Value, storages); }
+                    foreach (var e in batch) { WriteValue(pickle, e.Key, storages); WriteValue(pickle, e.Value, storages); }
                     pickle.SetItems();
                 }
                 break;

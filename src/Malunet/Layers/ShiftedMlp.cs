@@ -18,13 +18,13 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
     private const int ShiftSize = 5;
 
     private readonly Linear fc1;
-    private readonly Conv2d dwconv;
+    private readonly TokenDepthwiseConv dwconv;
     private readonly Linear fc2;
 
     public ShiftedMlp(long channels, string name = "ShiftedMlp") : base(name)
     {
         fc1 = nn.Linear(channels, channels);
-        dwconv = nn.Conv2d(channels, channels, 3, padding: 1, groups: channels);
+        dwconv = new TokenDepthwiseConv(channels);
         fc2 = nn.Linear(channels, channels);
         RegisterComponents();
     }
@@ -44,7 +44,7 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = fc1.call(ToTokens(Shift(ToMap(tokens, h, w), 2)));
-        x = F.gelu(ToTokens(dwconv.call(ToMap(x, h, w))));
+        x = F.gelu(dwconv.call(x, h, w));
         return fc2.call(ToTokens(Shift(ToMap(x, h, w), 3))).MoveToOuterDisposeScope();
     }
 
@@ -64,7 +64,7 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
     {
         long c = fc1.in_features;
         var x = g.Linear(g.ToTokens(ExportShift(g, g.ToMap(tokens, c, h, w), c, 2, h, w), c, h, w), fc1);
-        x = g.Gelu(g.ToTokens(g.Conv(g.ToMap(x, c, h, w), dwconv), c, h, w));
+        x = g.Gelu(dwconv.ExportOnnx(g, x, h, w));
         return g.Linear(g.ToTokens(ExportShift(g, g.ToMap(x, c, h, w), c, 3, h, w), c, h, w), fc2);
     }
 }

@@ -53,7 +53,8 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
 
         for (int i = 0; i < 6; i++) register_module($"encoder{i + 1}", encoders[i]);
         for (int i = 0; i < 5; i++) register_module($"GAB{i + 1}", bridges[i]);
-        for (int k = 0; k < 5; k++) register_module($"gt_conv{k + 1}", sideConvs[k]);
+        // The official side-output heads are one-conv Sequentials (keys gt_conv1.0.weight, ...).
+        for (int k = 0; k < 5; k++) register_module($"gt_conv{k + 1}", nn.Sequential(sideConvs[k]));
         for (int i = 0; i < 5; i++) register_module($"decoder{i + 1}", decoders[i]);
         for (int i = 0; i < 5; i++) register_module($"ebn{i + 1}", encoderNorms[i]);
         for (int i = 0; i < 5; i++) register_module($"dbn{i + 1}", decoderNorms[i]);

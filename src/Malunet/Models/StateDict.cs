@@ -35,7 +35,25 @@ public static class StateDict
             target.copy_(weights[k]);
     }
 
-    /// <summary>The module's parameters and buffers as detached CPU float tensors, in registration order.</summary>
-    public static List<(string Name, Tensor Value)> Export(nn.Module module) =>
-        module.state_dict().Select(kv => (kv.Key, kv.Value.detach().cpu().contiguous())).ToList();
+    /// <summary>
+    /// The module's parameters and buffers as detached CPU tensors in PyTorch's state_dict order: module by module in
+    /// registration order, each module's parameters before its buffers. (TorchSharp's state_dict lists all
+    /// parameters first, so a network with BatchNorm would otherwise be saved in another order than PyTorch's.)
+    /// </summary>
+    public static List<(string Name, Tensor Value)> Export(nn.Module module)
+    {
+        var state = module.state_dict();
+        var parameters = module.named_parameters().Select(p => p.name).ToHashSet();
+        var moduleRank = new Dictionary<string, int>();
+        void Walk(string prefix, nn.Module m)
+        {
+            moduleRank[prefix] = moduleRank.Count;
+            foreach (var (name, child) in m.named_children()) Walk(prefix.Length == 0 ? name : $"{prefix}.{name}", child);
+        }
+        Walk("", module);
+        int Rank(string key) => moduleRank[key.Contains('.') ? key[..key.LastIndexOf('.')] : ""];
+        return state.Select((kv, i) => (kv, i))
+            .OrderBy(x => Rank(x.kv.Key)).ThenBy(x => parameters.Contains(x.kv.Key) ? 0 : 1).ThenBy(x => x.i)
+            .Select(x => (x.kv.Key, x.kv.Value.detach().cpu().contiguous())).ToList();
+    }
 }
