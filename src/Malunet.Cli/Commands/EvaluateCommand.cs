@@ -1,170 +1,125 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Malunet.Data;
 using Malunet.Evaluation;
 using Malunet.Inference;
-using Malunet.Interop;
+using Malunet.Training;
 
 namespace Malunet.Cli.Commands;
 
 /// <summary>
 /// <c>malunet evaluate</c>: the paper's pooled metrics exactly as the official code computes them, plus per-image
-/// Dice, IoU and HD95 at 256x256 and at each mask's original resolution.
+/// Dice, IoU and HD95 at 256x256 and at each mask's original resolution. Streams (memory does not grow with the
+/// number of images), runs one shard of an archive (<c>--shard I/N</c>) and merges shards (<c>--merge</c>).
 /// </summary>
 public static class EvaluateCommand
 {
-    private sealed record Row(string Id, MaskScores At256, MaskScores? Original, int Width, int Height);
-
     public static Command Create()
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
         var weights = new Option<string?>("--weights") { Description = "Weights: ours or an official .pth, then with the model options (default: the bundled ISIC 2017 weights)" };
-        var data = new Option<string>("--data") { Description = "Dataset folder (as for train)", Required = true };
+        var data = new Option<string?>("--data") { Description = "Dataset folder, at or above the folder of a known layout (as for train)" };
         var split = new Option<string?>("--split") { Description = "JSON split file; with it --subset names its part" };
-        var subset = new Option<string>("--subset") { Description = "test (default), val, train or all: the split's part, or without --split the folder's own", DefaultValueFactory = _ => "test" };
+        var subset = new Option<string?>("--subset") { Description = "test, val, train or all: the split's part, or without --split the folder's own (default: test where there is one, else the whole folder)" };
+        var maskSuffix = new Option<string?>("--mask-suffix") { Description = "Pair image X with mask X<SUFFIX> only (default: _segmentation, _Segmentation, _lesion, _mask, _gt or the same name)" };
         var json = new Option<bool>("--json") { Description = "Print the paper's metrics as JSON" };
         var output = new Option<string?>("--out") { Description = "Write per_image.csv and summary.json here" };
         var threshold = new Option<double>("--threshold") { Description = "Probability threshold", DefaultValueFactory = _ => 0.5 };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
         var noOriginal = new Option<bool>("--no-original-resolution") { Description = "Skip the per-image metrics at the masks' original size" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Decoded-image cache (default ~/.cache/malunet)" };
+        var shard = new Option<string?>("--shard") { Description = "Evaluate only shard I of N (I/N, e.g. $JOB_COMPLETION_INDEX/4) of the sorted image ids, in blocks of --batch-size (give every shard the same); merge the shards' --out folders with --merge" };
+        var merge = new Option<string[]>("--merge") { Description = "Combine the --out folders of evaluate --shard runs into the result of one run", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("evaluate", "Paper metrics (pooled mIoU, DSC, Acc, Sen, Spe) and per-image Dice, IoU, HD95");
-        foreach (var o in new Option[] { weights, data, split, subset, json, output, threshold, batch, noOriginal, cacheDir }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, data, split, subset, maskSuffix, json, output, threshold, batch, noOriginal, shard, merge }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
-        cmd.SetAction(r =>
+        cmd.SetAction((r, cancel) =>
         {
+            if (r.GetValue(merge) is { Length: > 0 } shards)
+            {
+                if (r.GetValue(data) != null) throw new UsageException("--merge combines finished shards; give either --merge or --data");
+                var merged = EvaluationRecord.Merge(shards.Select(EvaluationRecord.Read).ToList());
+                Report(merged, r.GetValue(json), r.GetValue(output));
+                return Task.FromResult(0);
+            }
+            var dataDir = r.GetValue(data) ?? throw new UsageException("--data is required (or --merge with shard folders)");
             double th = r.GetValue(threshold);
             if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             if (r.GetValue(batch) < 1) throw new UsageException($"--batch-size must be at least 1, got {r.GetValue(batch)}");
-            var part = r.GetValue(subset)!;
-            if (part is not ("test" or "val" or "train" or "all")) throw new UsageException($"--subset must be test, val, train or all, not '{part}'");
+            var part = r.GetValue(subset);
+            if (part is not (null or "test" or "val" or "train" or "all")) throw new UsageException($"--subset must be test, val, train or all, not '{part}'");
+            Shard sh;
+            try { sh = r.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.Whole; }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
             var dev = device.Resolve(r);
             var net = model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights)));
-            var scan = DatasetScanner.Scan(r.GetValue(data)!);
-            IReadOnlyList<Sample> samples;
-            if (r.GetValue(split) is { } sp)
-            {
-                var s = DataSplit.Load(sp);
-                var ids = part switch { "test" => s.Test, "val" => s.Val, "train" => s.Train, _ => s.Train.Concat(s.Val).Concat(s.Test).ToList() };
-                var byId = scan.Samples.Where(x => x.MaskPath != null).GroupBy(x => x.Id).ToDictionary(g => g.Key, g => g.First());
-                var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
-                if (missing.Count > 0) throw new InvalidDataException($"{sp}: {missing.Count} id(s) of the {part} part have no image with a mask, e.g. {missing[0]}");
-                samples = ids.Select(id => byId[id]).ToList();
-            }
-            else
-            {
-                foreach (var p in scan.Problems) Console.Error.WriteLine($"malunet: warning: {p}");
-                samples = scan.Samples.Where(x => x.MaskPath != null && (part == "all" || x.Subset == part || x.Subset == "all")).ToList();
-            }
-            if (samples.Count == 0) throw new InvalidDataException($"{scan.Root}: no images with masks in the '{part}' part");
+            var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));
+            var (samples, what) = Select(scan, r.GetValue(split), part);
+            samples = sh.Select(samples.OrderBy(x => x.Id, StringComparer.Ordinal).ToList(), r.GetValue(batch));
+            if (sh.Count > 1) Console.Error.WriteLine($"shard {sh}: {samples.Count} image(s) of {what}");
 
-            var cached = ProgressReporter.Run(rep =>
-            {
-                var c = ImageCache.Load(samples, 256, r.GetValue(cacheDir) ?? ImageCache.DefaultFolder(), out var problems, (d, n) => rep.Phase("decoding", d, n));
-                foreach (var p in problems.Where(p => !p.Fatal)) rep.Warn(p.ToString());
-                var fatal = problems.Where(p => p.Fatal).ToList();
-                if (fatal.Count > 0) throw new InvalidDataException($"{fatal.Count} unreadable file(s), first: {fatal[0]}");
-                return c;
-            });
-            var byIdPath = samples.ToDictionary(s => s.Id);
             bool original = !r.GetValue(noOriginal);
+            var lossFn = new BceDiceLoss();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var maps = new List<(CachedSample Sample, float[] Prob)>();
-            var result = ProgressReporter.Run(rep => Evaluator.Run(net, cached, dev, r.GetValue(batch), th, null, (d, n) => rep.Phase("evaluating", d, n),
-                (sample, prob) => maps.Add((sample, prob))));
-            Console.Error.WriteLine($"inference and pooled metrics: {clock.Elapsed.TotalSeconds:F1} s");
-            clock.Restart();
-            // Per-image metrics, two images at a time: a full-resolution mask can be 30 megapixels.
-            var rows = new ConcurrentBag<Row>();
-            int done = 0;
-            ProgressReporter.Run(rep =>
-            {
-                Parallel.ForEach(maps, new ParallelOptions { MaxDegreeOfParallelism = 2 }, m =>
-                {
-                    rows.Add(PerImage(m.Sample, m.Prob, th, original ? byIdPath[m.Sample.Id].MaskPath : null));
-                    int k = Interlocked.Increment(ref done);
-                    lock (rows) rep.Phase(original ? "per-image metrics (original resolution)" : "per-image metrics", k, maps.Count);
-                });
-                return 0;
-            });
-            Console.Error.WriteLine($"per-image metrics{(original ? " at 256x256 and original resolution" : "")}: {clock.Elapsed.TotalSeconds:F1} s");
-            var list = rows.OrderBy(x => x.Id, StringComparer.Ordinal).ToList();
-            Report(result, list, r.GetValue(json), r.GetValue(output), original);
-            return 0;
+            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(new TorchEngine(net, dev), samples, 256, r.GetValue(batch), th, original,
+                (y, t) => lossFn.Compute(y, t).item<float>(), (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
+            foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
+            Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
+            Report(record, r.GetValue(json), r.GetValue(output));
+            int failed = problems.Count(p => p.Fatal);
+            if (failed > 0) Console.Error.WriteLine($"malunet: {failed} image(s) could not be read (listed above) and are not in the metrics");
+            return Task.FromResult(failed > 0 ? 1 : 0);
         });
         return cmd;
     }
 
-    private static Row PerImage(CachedSample s, float[] prob, double th, string? originalMask)
+    /// <summary>The images with masks to evaluate, and how to name them in messages.</summary>
+    private static (IReadOnlyList<Sample> Samples, string What) Select(DatasetScan scan, string? splitFile, string? part)
     {
-        int n = s.Size;
-        var gt = new bool[n * n];
-        for (int i = 0; i < gt.Length; i++) gt[i] = s.Mask![i] >= 128; // gt >= 0.5 after resizing, as the paper's metrics
-        var at256 = MaskMetrics.Compute(MaskOutputs.Threshold(prob, th), gt, n, n);
-        if (originalMask == null) return new Row(s.Id, at256, null, s.MaskWidth, s.MaskHeight);
-        var full = ImageDecoder.DecodeMaskFull(originalMask);
-        return new Row(s.Id, at256, OriginalResolution.Score(prob, n, full, th), full.Width, full.Height);
+        if (splitFile != null)
+        {
+            part ??= "test";
+            var s = DataSplit.Load(splitFile);
+            var ids = part switch { "test" => s.Test, "val" => s.Val, "train" => s.Train, _ => s.Train.Concat(s.Val).Concat(s.Test).ToList() };
+            var byId = scan.Samples.Where(x => x.MaskPath != null).GroupBy(x => x.Id).ToDictionary(g => g.Key, g => g.First());
+            var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
+            if (missing.Count > 0) throw new InvalidDataException($"{splitFile}: {missing.Count} id(s) of the {part} part have no image with a mask, e.g. {missing[0]}");
+            return (ids.Select(id => byId[id]).ToList(), $"the '{part}' part of {splitFile}");
+        }
+        foreach (var p in scan.Problems) Console.Error.WriteLine($"malunet: warning: {p}");
+        // A layout with its own parts is evaluated on its test part by default; a folder without parts, whole.
+        part ??= scan.HasParts && scan.Samples.Any(x => x.Subset == "test") ? "test" : "all";
+        var what = part == "all" || !scan.HasParts ? $"{scan.Root} ({scan.Layout} layout)" : $"the '{part}' part of {scan.Root} ({scan.Layout} layout)";
+        var samples = scan.Samples.Where(x => x.MaskPath != null && (part == "all" || x.Subset == part || x.Subset == DatasetScanner.WholeFolder)).ToList();
+        if (samples.Count == 0) throw new InvalidDataException($"no images with masks in {what}");
+        return (samples, what);
     }
 
-    private static (double Mean, double Std, int N) Stats(IEnumerable<double> values)
+    private static void Report(EvaluationRecord record, bool json, string? outDir)
     {
-        var v = values.Where(x => !double.IsNaN(x)).ToList();
-        if (v.Count == 0) return (double.NaN, double.NaN, 0);
-        double m = v.Average();
-        return (m, Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / v.Count), v.Count);
-    }
-
-    private static JsonObject StatsJson(IEnumerable<double> values)
-    {
-        var (m, s, n) = Stats(values);
-        return new JsonObject { ["mean"] = double.IsNaN(m) ? null : m, ["std"] = double.IsNaN(s) ? null : s, ["n"] = n };
-    }
-
-    private static void Report(EvaluationResult result, List<Row> rows, bool json, string? outDir, bool original)
-    {
-        var paper = result.Metrics.ToJson();
-        if (json) Console.WriteLine(paper.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (json) Console.WriteLine(record.Metrics.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         else
         {
-            Console.WriteLine($"images       {result.Images}");
-            Console.WriteLine($"paper        {result.Metrics}   (pooled over all pixels at 256x256, threshold {result.Metrics.Threshold})");
-            void Line(string label, Func<Row, MaskScores?> pick)
+            bool original = record.OriginalResolution;
+            Console.WriteLine($"images       {record.Metrics.Images}");
+            Console.WriteLine($"paper        {record.Metrics}   (pooled over all pixels at 256x256, threshold {record.Metrics.Threshold})");
+            void Line(string label, Func<ImageScores, MaskScores?> pick)
             {
-                var d = Stats(rows.Select(x => pick(x)?.Dice ?? double.NaN));
-                var i = Stats(rows.Select(x => pick(x)?.IoU ?? double.NaN));
-                var h = Stats(rows.Select(x => pick(x)?.Hd95 ?? double.NaN));
+                var d = EvaluationRecord.Stats(record.Rows.Select(x => pick(x)?.Dice ?? double.NaN));
+                var i = EvaluationRecord.Stats(record.Rows.Select(x => pick(x)?.IoU ?? double.NaN));
+                var h = EvaluationRecord.Stats(record.Rows.Select(x => pick(x)?.Hd95 ?? double.NaN));
                 Console.WriteLine($"{label,-12} Dice {d.Mean:F4} ± {d.Std:F4}   IoU {i.Mean:F4} ± {i.Std:F4}   HD95 {h.Mean:F2} ± {h.Std:F2} px (n={h.N})");
             }
             Line("per image", x => x.At256);
             if (original) Line("original res", x => x.Original);
             Console.WriteLine("worst 10 (Dice" + (original ? " at original resolution" : "") + "):");
-            foreach (var w in rows.OrderBy(x => (original ? x.Original! : x.At256).Dice).Take(10))
-                Console.WriteLine($"  {w.Id}  Dice {(original ? w.Original! : w.At256).Dice:F4}  IoU {(original ? w.Original! : w.At256).IoU:F4}");
+            foreach (var w in record.Worst())
+                Console.WriteLine($"  {w.Id}  Dice {(w.Original ?? w.At256).Dice:F4}  IoU {(w.Original ?? w.At256).IoU:F4}");
         }
         if (outDir == null) return;
-        Directory.CreateDirectory(outDir);
-        var csv = new StringBuilder("id,width,height,dice_256,iou_256,hd95_256,dice_original,iou_original,hd95_original\n");
-        string F(double v) => double.IsNaN(v) ? "" : v.ToString("G6", CultureInfo.InvariantCulture);
-        foreach (var x in rows)
-            csv.Append($"{x.Id},{x.Width},{x.Height},{F(x.At256.Dice)},{F(x.At256.IoU)},{F(x.At256.Hd95)},{F(x.Original?.Dice ?? double.NaN)},{F(x.Original?.IoU ?? double.NaN)},{F(x.Original?.Hd95 ?? double.NaN)}\n");
-        AtomicFile.WriteAllText(Path.Combine(outDir, "per_image.csv"), csv.ToString());
-        var summary = new JsonObject
-        {
-            ["paper_metrics"] = paper,
-            ["loss"] = result.MeanLoss,
-            ["per_image_256"] = new JsonObject { ["dice"] = StatsJson(rows.Select(x => x.At256.Dice)), ["iou"] = StatsJson(rows.Select(x => x.At256.IoU)), ["hd95"] = StatsJson(rows.Select(x => x.At256.Hd95)) },
-            ["worst"] = new JsonArray(rows.OrderBy(x => (x.Original ?? x.At256).Dice).Take(10).Select(x => (JsonNode)new JsonObject { ["id"] = x.Id, ["dice"] = (x.Original ?? x.At256).Dice }).ToArray()),
-        };
-        if (original)
-            summary["per_image_original"] = new JsonObject { ["dice"] = StatsJson(rows.Select(x => x.Original!.Dice)), ["iou"] = StatsJson(rows.Select(x => x.Original!.IoU)), ["hd95"] = StatsJson(rows.Select(x => x.Original!.Hd95)) };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, "per_image.csv")} and summary.json");
+        record.Write(outDir);
+        if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, EvaluationRecord.RowsFile)} and {EvaluationRecord.SummaryFile}");
     }
 }

@@ -1,3 +1,4 @@
+using Malunet.Evaluation;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -109,8 +110,8 @@ public static class PredictCommand
                     var s = loaded[i];
                     var id = Path.GetFileNameWithoutExtension(s.Id);
                     if (!usedIds.Add(id)) id = Path.GetFileName(s.Id).Replace('.', '_');
-                    var full = ImagePredictor.Resize(probs[i], s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
-                    var mask = MaskOutputs.Threshold(full, th);
+                    var full = ProbabilityResize.Resize(probs[i], s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
+                    var mask = MaskMetrics.Threshold(full, th);
                     long area = mask.LongCount(v => v);
                     MaskOutputs.SaveMask(mask, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_mask.png"));
                     if (saveProb) MaskOutputs.SaveProbabilities(full, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_prob.png"));

@@ -1,3 +1,4 @@
+using Malunet.Evaluation;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Malunet.Data;
@@ -99,8 +100,8 @@ public sealed class SegmentationService : IDisposable
         var probabilities = predictor.Predict(new[] { sample })[0];
         timings["inference"] = Lap(step);
 
-        var full = ImagePredictor.Resize(probabilities, predictor.Size, predictor.Size, width, height);
-        var mask = MaskOutputs.Threshold(full, job.Threshold);
+        var full = ProbabilityResize.Resize(probabilities, predictor.Size, predictor.Size, width, height);
+        var mask = MaskMetrics.Threshold(full, job.Threshold);
         var (area, box) = Measure(mask, width, height);
         var maskPng = ImageDecoder.EncodePng(MaskOutputs.MaskImage(mask, width, height));
         var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(full, width, height)) : null;

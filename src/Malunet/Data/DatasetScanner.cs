@@ -1,104 +1,182 @@
 namespace Malunet.Data;
 
-/// <summary>A dataset folder read as one of the known layouts, with every pairing problem listed.</summary>
+/// <summary>
+/// A dataset folder read as one of the known layouts, with every pairing problem listed. <see cref="Root"/> is the
+/// folder the layout was found in (at or below the folder given); <see cref="HasParts"/> says whether the layout
+/// has its own train/val/test parts (else every sample's subset is <c>all</c>).
+/// </summary>
 public sealed record DatasetScan(string Root, string Layout, IReadOnlyList<Sample> Samples, IReadOnlyList<DataProblem> Problems)
 {
+    public bool HasParts => Samples.Any(s => s.Subset != DatasetScanner.WholeFolder);
+
     public IEnumerable<Sample> InSubset(params string[] subsets) => Samples.Where(s => subsets.Contains(s.Subset));
 }
 
 /// <summary>
-/// Finds images and masks in the layouts users download: the ISIC 2017 and ISIC 2018 challenge folders, the
-/// official MALUNet layout (<c>train/images</c>, <c>train/masks</c>, <c>val/...</c>) and a plain
-/// <c>images/</c> + <c>masks/</c> folder. Images and masks are paired by id (the file name without extension and
-/// without a <c>_segmentation</c> or <c>_mask</c> suffix), never by listing order; an image without a mask, a mask
-/// without an image and two files with one id are reported.
+/// Finds images and masks in the layouts users download, as they unpack, at any depth below the folder given (the
+/// shallowest match wins): the ISIC 2016, 2017 and 2018 challenge folders, HAM10000's segmentation release, PH2's
+/// case folders, the official MALUNet layout (<c>train/images</c>, <c>train/masks</c>, <c>val/...</c>) and a plain
+/// <c>images/</c> + <c>masks/</c> folder. Images and masks are paired by id, never by listing order: the mask of
+/// image <c>X</c> is <c>X&lt;suffix&gt;</c> for one of <see cref="CommonMaskSuffixes"/> (or the one suffix given), in
+/// any image format. An image without a mask, a mask without an image and two images with one id are reported; two
+/// candidate masks for one image is an error naming both.
 /// </summary>
 public static class DatasetScanner
 {
+    /// <summary>The subset of samples in a layout without parts.</summary>
+    public const string WholeFolder = "all";
+
     public static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif" };
-    private static readonly string[] MaskSuffixes = { "_segmentation", "_Segmentation", "_mask", "_Mask" };
 
-    private sealed record Pair(string Subset, string Images, string Masks);
+    /// <summary>Mask names in common use, most specific first; the empty suffix is Kvasir-SEG's same-stem naming.</summary>
+    public static readonly string[] CommonMaskSuffixes = { "_segmentation", "_Segmentation", "_lesion", "_mask", "_Mask", "_gt", "" };
 
-    private static readonly (string Layout, Pair[] Pairs)[] Layouts =
+    private const int SearchDepth = 4;
+
+    private sealed record Part(string Subset, string[] ImageFolders, string MaskFolder);
+
+    private static Part One(string subset, string images, string masks) => new(subset, new[] { images }, masks);
+
+    private static readonly (string Layout, Part[] Parts)[] FolderLayouts =
     {
         ("isic2017", new[]
         {
-            new Pair("train", "ISIC-2017_Training_Data", "ISIC-2017_Training_Part1_GroundTruth"),
-            new Pair("val", "ISIC-2017_Validation_Data", "ISIC-2017_Validation_Part1_GroundTruth"),
-            new Pair("test", "ISIC-2017_Test_v2_Data", "ISIC-2017_Test_v2_Part1_GroundTruth"),
+            One("train", "ISIC-2017_Training_Data", "ISIC-2017_Training_Part1_GroundTruth"),
+            One("val", "ISIC-2017_Validation_Data", "ISIC-2017_Validation_Part1_GroundTruth"),
+            One("test", "ISIC-2017_Test_v2_Data", "ISIC-2017_Test_v2_Part1_GroundTruth"),
         }),
         ("isic2018", new[]
         {
-            new Pair("train", "ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth"),
-            new Pair("val", "ISIC2018_Task1-2_Validation_Input", "ISIC2018_Task1_Validation_GroundTruth"),
-            new Pair("test", "ISIC2018_Task1-2_Test_Input", "ISIC2018_Task1_Test_GroundTruth"),
+            One("train", "ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth"),
+            One("val", "ISIC2018_Task1-2_Validation_Input", "ISIC2018_Task1_Validation_GroundTruth"),
+            One("test", "ISIC2018_Task1-2_Test_Input", "ISIC2018_Task1_Test_GroundTruth"),
+        }),
+        ("isic2016", new[]
+        {
+            One("train", "ISBI2016_ISIC_Part1_Training_Data", "ISBI2016_ISIC_Part1_Training_GroundTruth"),
+            One("test", "ISBI2016_ISIC_Part1_Test_Data", "ISBI2016_ISIC_Part1_Test_GroundTruth"),
+        }),
+        ("ham10000", new[]
+        {
+            new Part(WholeFolder, new[] { "HAM10000_images_part_1", "HAM10000_images_part_2" }, "HAM10000_segmentations_lesion_tschandl"),
         }),
         ("malunet", new[]
         {
-            new Pair("train", "train/images", "train/masks"),
-            new Pair("val", "val/images", "val/masks"),
-            new Pair("test", "test/images", "test/masks"),
+            One("train", "train/images", "train/masks"),
+            One("val", "val/images", "val/masks"),
+            One("test", "test/images", "test/masks"),
         }),
-        ("plain", new[] { new Pair("all", "images", "masks") }),
+        ("plain", new[] { One(WholeFolder, "images", "masks") }),
     };
-
-    /// <summary>Strips the mask suffix: <c>ISIC_0000000_segmentation</c> -> <c>ISIC_0000000</c>.</summary>
-    public static string MaskId(string fileName)
-    {
-        var stem = Path.GetFileNameWithoutExtension(fileName);
-        foreach (var s in MaskSuffixes)
-            if (stem.EndsWith(s, StringComparison.Ordinal)) return stem[..^s.Length];
-        return stem;
-    }
 
     private static bool IsImage(string path) =>
         ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant()) && !Path.GetFileName(path).StartsWith('.');
 
-    public static DatasetScan Scan(string root)
+    private static IEnumerable<string> ImagesIn(string folder) =>
+        Directory.EnumerateFiles(folder).Where(IsImage).OrderBy(f => f, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reads the dataset at or below <paramref name="root"/>. <paramref name="maskSuffix"/> names the one mask suffix
+    /// to pair with (<c>--mask-suffix</c>); by default any of <see cref="CommonMaskSuffixes"/>.
+    /// </summary>
+    public static DatasetScan Scan(string root, string? maskSuffix = null)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{root}: no such data folder");
-        foreach (var (layout, pairs) in Layouts)
+        var suffixes = maskSuffix != null ? new[] { maskSuffix } : CommonMaskSuffixes;
+        // Breadth first, so the folder given wins over anything below it.
+        var level = new List<string> { root };
+        for (int depth = 0; depth <= SearchDepth && level.Count > 0; depth++)
         {
-            var present = pairs.Where(p => Directory.Exists(Path.Combine(root, p.Images))).ToList();
+            foreach (var folder in level)
+                if (TryScan(folder, suffixes) is { } scan) return scan;
+            level = level.SelectMany(SubfoldersOf).ToList();
+        }
+        throw new InvalidDataException(
+            $"{root}: no known dataset layout within {SearchDepth} folder levels (ISIC 2016/2017/2018 challenge folders, HAM10000, PH2, " +
+            "train/images + train/masks, or images/ + masks/)");
+    }
+
+    private static IEnumerable<string> SubfoldersOf(string folder)
+    {
+        try
+        {
+            return Directory.EnumerateDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.'))
+                .OrderBy(d => d, StringComparer.Ordinal).ToList();
+        }
+        catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
+    }
+
+    private static DatasetScan? TryScan(string folder, string[] suffixes)
+    {
+        foreach (var (layout, parts) in FolderLayouts)
+        {
+            var present = parts.Where(p => p.ImageFolders.Any(f => Directory.Exists(Path.Combine(folder, f)))).ToList();
             if (present.Count == 0) continue;
             var samples = new List<Sample>();
             var problems = new List<DataProblem>();
-            foreach (var p in present) ScanPair(root, p, samples, problems);
-            return new DatasetScan(root, layout, samples, problems);
+            foreach (var p in present)
+            {
+                var images = p.ImageFolders.Select(f => Path.Combine(folder, f)).Where(Directory.Exists).SelectMany(ImagesIn)
+                    // The ISIC 2017 download also holds superpixel maps beside the images.
+                    .Where(f => !Path.GetFileNameWithoutExtension(f).EndsWith("_superpixels", StringComparison.Ordinal));
+                var maskFolder = Path.Combine(folder, p.MaskFolder);
+                Pair(images, Directory.Exists(maskFolder) ? ImagesIn(maskFolder) : null, maskFolder, p.Subset, suffixes, samples, problems);
+            }
+            return new DatasetScan(folder, layout, samples, problems);
         }
-        throw new InvalidDataException(
-            $"{root}: no known dataset layout (ISIC 2017/2018 challenge folders, train/images + train/masks, or images/ + masks/)");
+        return TryScanPh2(folder, suffixes);
     }
 
-    private static void ScanPair(string root, Pair pair, List<Sample> samples, List<DataProblem> problems)
+    /// <summary>
+    /// PH2: one folder per case, <c>IMD002/IMD002_Dermoscopic_Image/IMD002.bmp</c> with the mask in
+    /// <c>IMD002/IMD002_lesion/</c>; the <c>_roi</c> folders beside them and <c>PH2_dataset.txt</c> are not needed.
+    /// </summary>
+    private static DatasetScan? TryScanPh2(string folder, string[] suffixes)
     {
-        var imageDir = Path.Combine(root, pair.Images);
-        var maskDir = Path.Combine(root, pair.Masks);
+        var cases = SubfoldersOf(folder).Where(c => Directory.Exists(Ph2Folder(c, "_Dermoscopic_Image"))).ToList();
+        if (cases.Count == 0) return null;
+        var samples = new List<Sample>();
+        var problems = new List<DataProblem>();
+        foreach (var c in cases)
+        {
+            var lesion = Ph2Folder(c, "_lesion");
+            Pair(ImagesIn(Ph2Folder(c, "_Dermoscopic_Image")), Directory.Exists(lesion) ? ImagesIn(lesion) : null, lesion,
+                 WholeFolder, suffixes, samples, problems);
+        }
+        return new DatasetScan(folder, "ph2", samples, problems);
+    }
+
+    private static string Ph2Folder(string caseFolder, string suffix) => Path.Combine(caseFolder, Path.GetFileName(caseFolder) + suffix);
+
+    /// <summary>
+    /// Pairs images with masks by id. <paramref name="masks"/> is null where the mask folder does not exist (images
+    /// only: no problem is reported then).
+    /// </summary>
+    private static void Pair(IEnumerable<string> imageFiles, IEnumerable<string>? masks, string maskFolder, string subset,
+                             string[] suffixes, List<Sample> samples, List<DataProblem> problems)
+    {
         var images = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var f in Directory.EnumerateFiles(imageDir).Where(IsImage).OrderBy(f => f, StringComparer.Ordinal))
+        foreach (var f in imageFiles)
         {
             var stem = Path.GetFileNameWithoutExtension(f);
-            // The ISIC 2017 download also holds superpixel maps beside the images.
-            if (stem.EndsWith("_superpixels", StringComparison.Ordinal)) continue;
             if (!images.TryAdd(stem, f)) problems.Add(new DataProblem(f, $"a second image with id {stem} (first: {Path.GetFileName(images[stem])})", true));
         }
-        var masks = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (Directory.Exists(maskDir))
-        {
-            foreach (var f in Directory.EnumerateFiles(maskDir).Where(IsImage).OrderBy(f => f, StringComparer.Ordinal))
-            {
-                var id = MaskId(f);
-                if (!masks.TryAdd(id, f)) problems.Add(new DataProblem(f, $"a second mask for id {id} (first: {Path.GetFileName(masks[id])})", true));
-            }
-        }
+        var masksByStem = (masks ?? Enumerable.Empty<string>()).GroupBy(Path.GetFileNameWithoutExtension, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var claimed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (id, img) in images)
         {
-            masks.TryGetValue(id, out var mask);
-            if (mask == null && Directory.Exists(maskDir)) problems.Add(new DataProblem(img, $"image without a mask (looked for {id}_segmentation.png in {maskDir})", true));
-            samples.Add(new Sample(id, img, mask, pair.Subset));
+            var candidates = suffixes.Where(s => masksByStem.ContainsKey(id + s)).SelectMany(s => masksByStem[id + s]).ToList();
+            if (candidates.Count > 1)
+                throw new InvalidDataException(
+                    $"{img}: two candidate masks, {candidates[0]} and {candidates[1]}; keep one, or name the suffix with --mask-suffix");
+            var mask = candidates.SingleOrDefault();
+            if (mask != null) claimed.Add(mask);
+            else if (masks != null)
+                problems.Add(new DataProblem(img, $"image without a mask (looked for {id}{{{string.Join(",", suffixes)}}}.png/.bmp/.jpg/.gif in {maskFolder})", true));
+            samples.Add(new Sample(id, img, mask, subset));
         }
-        foreach (var (id, mask) in masks)
-            if (!images.ContainsKey(id)) problems.Add(new DataProblem(mask, $"mask without an image (no {id}.* in {imageDir})", true));
+        foreach (var mask in masksByStem.Values.SelectMany(m => m))
+            if (!claimed.Contains(mask)) problems.Add(new DataProblem(mask, "mask without an image (its name pairs with no image id)", true));
     }
 }

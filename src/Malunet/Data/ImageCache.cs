@@ -63,13 +63,13 @@ public static class ImageCache
                 }
                 catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException)
                 {
-                    found.Add(new DataProblem(e is FileNotFoundException ? samples[i].ImagePath : ProblemPath(e.Message), ProblemText(e.Message), true));
+                    found.Add(e is FileNotFoundException ? new DataProblem(samples[i].ImagePath, ProblemText(e.Message), true) : DataProblem.FromMessage(samples[i].ImagePath, e.Message));
                 }
             }
             progress?.Invoke(Interlocked.Increment(ref done), samples.Count);
         });
         foreach (var r in result.Where(r => r is { NonBinaryMaskPixels: > 0 }))
-            found.Add(new DataProblem(samples.First(s => s.Id == r!.Id).MaskPath!, $"mask is not binary: {r!.NonBinaryMaskPixels} pixels are neither 0 nor 255 (values are used as soft labels /255)", false));
+            found.Add(DataProblem.NonBinaryMask(samples.First(s => s.Id == r!.Id).MaskPath!, r!.NonBinaryMaskPixels));
         problems = found.OrderBy(p => p.Path, StringComparer.Ordinal).ToList();
         if (decoded > 0)
         {
@@ -88,7 +88,6 @@ public static class ImageCache
     }
 
     // Decoder messages are "<path>: <problem>".
-    private static string ProblemPath(string message) => message.Contains(": ") ? message[..message.IndexOf(": ", StringComparison.Ordinal)] : message;
     private static string ProblemText(string message) => message.Contains(": ") ? message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..] : message;
 
     /// <summary>Decodes one sample: RGB image and gray mask resized to size x size; counts non-binary mask pixels.</summary>

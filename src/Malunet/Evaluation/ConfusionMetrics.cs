@@ -41,6 +41,19 @@ public sealed class ConfusionMetrics
         Images += (int)probabilities.shape[0];
     }
 
+    /// <summary>Adds another matrix's counts (a shard of the same evaluation).</summary>
+    public void Add(ConfusionMetrics other)
+    {
+        TP += other.TP; FP += other.FP; FN += other.FN; TN += other.TN;
+        Images += other.Images;
+    }
+
+    /// <summary>The counts written by <see cref="ToJson"/>.</summary>
+    public static ConfusionMetrics FromJson(JsonObject json) => new((double)json["threshold"]!)
+    {
+        TP = (long)json["tp"]!, FP = (long)json["fp"]!, FN = (long)json["fn"]!, TN = (long)json["tn"]!, Images = (int)json["images"]!,
+    };
+
     static double Ratio(double num, double den) => den != 0 ? num / den : 0;
     public double MIoU => Ratio(TP, TP + FP + FN);
     public double Dsc => Ratio(2.0 * TP, 2.0 * TP + FP + FN);

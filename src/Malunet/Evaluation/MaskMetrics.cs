@@ -15,6 +15,14 @@ public sealed record MaskScores(double Dice, double IoU, double Hd95, long Predi
 /// </summary>
 public static class MaskMetrics
 {
+    /// <summary>The predicted mask: <c>p &gt;= threshold</c>, the rule of the official metrics.</summary>
+    public static bool[] Threshold(float[] probabilities, double threshold)
+    {
+        var m = new bool[probabilities.Length];
+        for (int i = 0; i < m.Length; i++) m[i] = probabilities[i] >= threshold;
+        return m;
+    }
+
     public static MaskScores Compute(ReadOnlySpan<bool> predicted, ReadOnlySpan<bool> truth, int width, int height)
     {
         if (predicted.Length != width * height || truth.Length != width * height)

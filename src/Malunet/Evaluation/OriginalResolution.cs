@@ -1,5 +1,4 @@
 using Malunet.Data;
-using Malunet.Inference;
 
 namespace Malunet.Evaluation;
 
@@ -40,15 +39,15 @@ public static class OriginalResolution
         var truth = new bool[ww * wh];
         for (int y = 0; y < wh; y++)
             for (int x = 0; x < ww; x++) truth[y * ww + x] = mask.Pixels[(y0 + y) * W + x0 + x] >= 128;
-        var up = ImagePredictor.ResizeWindow(prob, n, n, W, H, x0, y0, ww, wh);
-        return MaskMetrics.Compute(MaskOutputs.Threshold(up, threshold), truth, ww, wh);
+        var up = ProbabilityResize.ResizeWindow(prob, n, n, W, H, x0, y0, ww, wh);
+        return MaskMetrics.Compute(MaskMetrics.Threshold(up, threshold), truth, ww, wh);
     }
 
     /// <summary>The same scores computed naively over the whole image (for tests).</summary>
     public static MaskScores ScoreFull(float[] prob, int n, Image8 mask, double threshold)
     {
-        var up = ImagePredictor.Resize(prob, n, n, mask.Width, mask.Height);
+        var up = ProbabilityResize.Resize(prob, n, n, mask.Width, mask.Height);
         var truth = mask.Pixels.Select(v => v >= 128).ToArray();
-        return MaskMetrics.Compute(MaskOutputs.Threshold(up, threshold), truth, mask.Width, mask.Height);
+        return MaskMetrics.Compute(MaskMetrics.Threshold(up, threshold), truth, mask.Width, mask.Height);
     }
 }

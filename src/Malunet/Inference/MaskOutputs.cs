@@ -5,13 +5,6 @@ namespace Malunet.Inference;
 /// <summary>Turns probability maps into the files users open: binary mask, probability and contour-overlay PNGs.</summary>
 public static class MaskOutputs
 {
-    public static bool[] Threshold(float[] probabilities, double threshold)
-    {
-        var m = new bool[probabilities.Length];
-        for (int i = 0; i < m.Length; i++) m[i] = probabilities[i] >= threshold;
-        return m;
-    }
-
     /// <summary>A binary mask as an 8-bit gray image: 255 for lesion, 0 for background.</summary>
     public static Image8 MaskImage(bool[] mask, int width, int height)
     {

@@ -13,8 +13,7 @@ public class EvaluatePredictCliTests : TempFolderTest
     public void Evaluate_on_the_20_official_test_images_reports_pooled_and_per_image_metrics()
     {
         var outDir = Path.Combine(dir, "eval");
-        var r = CliRunner.Run("evaluate", "--weights", Weights, "--data", SharedData.Isic2017, "--subset", "test", "--json", "--out", outDir,
-                              "--cache-dir", Path.Combine(dir, "cache"));
+        var r = CliRunner.Run("evaluate", "--weights", Weights, "--data", SharedData.Isic2017, "--subset", "test", "--json", "--out", outDir);
         Assert.True(r.ExitCode == 0, r.Stderr);
         var j = JsonNode.Parse(r.Stdout)!;
         Assert.Equal(20, j["images"]!.GetValue<int>());

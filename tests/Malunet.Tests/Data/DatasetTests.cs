@@ -98,3 +98,85 @@ public class DatasetTests : TempFolderTest
         Assert.Throws<DirectoryNotFoundException>(() => DatasetScanner.Scan(Path.Combine(dir, "nope")));
     }
 }
+
+/// <summary>The layouts of issue #10, as they unpack, built from generated images.</summary>
+public class DatasetLayoutTests : TempFolderTest
+{
+    private string P(params string[] parts) => Path.Combine(new[] { dir }.Concat(parts).ToArray());
+
+    [Fact]
+    public void Ph2_case_folders_pair_each_image_with_its_lesion_mask_and_ignore_roi()
+    {
+        LayoutFixtures.Ph2(dir, 3);
+        foreach (var given in new[] { dir, P("PH2Dataset"), P("PH2Dataset", "PH2 Dataset images") })
+        {
+            var scan = DatasetScanner.Scan(given);
+            Assert.Equal("ph2", scan.Layout);
+            Assert.Empty(scan.Problems);
+            Assert.False(scan.HasParts);
+            Assert.Equal(new[] { "IMD002", "IMD003", "IMD004" }, scan.Samples.Select(s => s.Id));
+            foreach (var s in scan.Samples)
+            {
+                Assert.Equal(P("PH2Dataset", "PH2 Dataset images", s.Id, $"{s.Id}_Dermoscopic_Image", $"{s.Id}.bmp"), s.ImagePath);
+                Assert.Equal(P("PH2Dataset", "PH2 Dataset images", s.Id, $"{s.Id}_lesion", $"{s.Id}_lesion.bmp"), s.MaskPath);
+            }
+        }
+    }
+
+    [Fact]
+    public void Isic2016_pairs_capital_S_segmentations_in_training_and_test()
+    {
+        LayoutFixtures.WritePair(P("u", "ISBI2016_ISIC_Part1_Training_Data", "ISIC_0000000.jpg"), P("u", "ISBI2016_ISIC_Part1_Training_GroundTruth", "ISIC_0000000_Segmentation.png"), 1);
+        LayoutFixtures.WritePair(P("u", "ISBI2016_ISIC_Part1_Training_Data", "ISIC_0000001.jpg"), P("u", "ISBI2016_ISIC_Part1_Training_GroundTruth", "ISIC_0000001_Segmentation.png"), 2);
+        LayoutFixtures.WritePair(P("u", "ISBI2016_ISIC_Part1_Test_Data", "ISIC_0000003.jpg"), P("u", "ISBI2016_ISIC_Part1_Test_GroundTruth", "ISIC_0000003_Segmentation.png"), 3);
+        var scan = DatasetScanner.Scan(dir);
+        Assert.Equal("isic2016", scan.Layout);
+        Assert.Empty(scan.Problems);
+        Assert.Equal(new[] { "ISIC_0000000", "ISIC_0000001" }, scan.InSubset("train").Select(s => s.Id));
+        Assert.Equal("ISIC_0000003_Segmentation.png", Path.GetFileName(scan.InSubset("test").Single().MaskPath));
+    }
+
+    [Fact]
+    public void Ham10000_pairs_both_image_parts_with_the_tschandl_masks()
+    {
+        LayoutFixtures.WritePair(P("HAM10000_images_part_1", "ISIC_0024306.jpg"), P("HAM10000_segmentations_lesion_tschandl", "ISIC_0024306_segmentation.png"), 1);
+        LayoutFixtures.WritePair(P("HAM10000_images_part_2", "ISIC_0029306.jpg"), P("HAM10000_segmentations_lesion_tschandl", "ISIC_0029306_segmentation.png"), 2);
+        var scan = DatasetScanner.Scan(dir);
+        Assert.Equal("ham10000", scan.Layout);
+        Assert.Empty(scan.Problems);
+        Assert.Equal(new[] { "ISIC_0024306", "ISIC_0029306" }, scan.Samples.Select(s => s.Id));
+        Assert.All(scan.Samples, s => Assert.Equal($"{s.Id}_segmentation.png", Path.GetFileName(s.MaskPath)));
+    }
+
+    [Theory]
+    [InlineData("_segmentation", ".png")]
+    [InlineData("_Segmentation", ".png")]
+    [InlineData("_lesion", ".bmp")]
+    [InlineData("_mask", ".png")]
+    [InlineData("_gt", ".png")]
+    [InlineData("", ".jpg")]
+    public void Plain_folders_pair_every_common_mask_name(string suffix, string ext)
+    {
+        LayoutFixtures.WritePair(P("data", "images", "case1.jpg"), P("data", "masks", $"case1{suffix}{ext}"), 1);
+        LayoutFixtures.WritePair(P("data", "images", "case2.png"), P("data", "masks", $"case2{suffix}{ext}"), 2);
+        var scan = DatasetScanner.Scan(dir);
+        Assert.Equal("plain", scan.Layout);
+        Assert.Empty(scan.Problems);
+        Assert.Equal(new[] { P("data", "masks", $"case1{suffix}{ext}"), P("data", "masks", $"case2{suffix}{ext}") }, scan.Samples.Select(s => s.MaskPath));
+    }
+
+    [Fact]
+    public void Mask_suffix_names_any_other_and_two_candidates_are_an_error_naming_both()
+    {
+        LayoutFixtures.WritePair(P("images", "a.jpg"), P("masks", "a-annotation.png"), 1);
+        Assert.Contains(DatasetScanner.Scan(dir).Problems, p => p.Problem.Contains("without a mask"));
+        Assert.Equal(P("masks", "a-annotation.png"), DatasetScanner.Scan(dir, "-annotation").Samples.Single().MaskPath);
+
+        LayoutFixtures.WritePair(P("images", "b.jpg"), P("masks", "b_mask.png"), 2);
+        LayoutFixtures.Write(new Image8(4, 4, 1, new byte[16]), P("masks", "b.png"));
+        var e = Assert.Throws<InvalidDataException>(() => DatasetScanner.Scan(dir));
+        Assert.Contains(P("masks", "b_mask.png"), e.Message);
+        Assert.Contains(P("masks", "b.png"), e.Message);
+        Assert.StartsWith(P("images", "b.jpg"), e.Message);
+    }
+}

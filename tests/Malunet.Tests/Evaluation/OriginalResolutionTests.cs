@@ -11,8 +11,8 @@ public class OriginalResolutionTests
     {
         var rng = new Random(5);
         var src = Enumerable.Range(0, 32 * 32).Select(_ => (float)rng.NextDouble()).ToArray();
-        var full = ImagePredictor.Resize(src, 32, 32, 301, 203);
-        var win = ImagePredictor.ResizeWindow(src, 32, 32, 301, 203, 40, 17, 100, 50);
+        var full = ProbabilityResize.Resize(src, 32, 32, 301, 203);
+        var win = ProbabilityResize.ResizeWindow(src, 32, 32, 301, 203, 40, 17, 100, 50);
         for (int y = 0; y < 50; y++) for (int x = 0; x < 100; x++) Assert.Equal(full[(17 + y) * 301 + 40 + x], win[y * 100 + x]);
     }
 

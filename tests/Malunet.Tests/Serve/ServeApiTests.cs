@@ -1,3 +1,4 @@
+using Malunet.Evaluation;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
@@ -69,8 +70,8 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
 
         // The mask is what the predictor gives for the same file, thresholded at 0.5 at the original size.
         var probabilities = server.Predictor.Predict(new[] { server.Predictor.Load(path) })[0];
-        var full = ImagePredictor.Resize(probabilities, 256, 256, w, h);
-        var expected = MaskOutputs.Threshold(full, 0.5);
+        var full = ProbabilityResize.Resize(probabilities, 256, 256, w, h);
+        var expected = MaskMetrics.Threshold(full, 0.5);
         var mask = DecodePng(body["mask_png"]!.GetValue<string>());
         Assert.Equal((w, h, 1), (mask.Width, mask.Height, mask.Channels));
         Assert.Equal(expected, mask.Pixels.Select(v => v == 255).ToArray());
