@@ -11,7 +11,7 @@ namespace Malunet.Cli.Commands;
 
 /// <summary>
 /// <c>malunet predict</c>: segment an image, a folder of images, or a <c>.npy</c> tensor. Images give, at each
-/// image's original size, <c>&lt;id&gt;_mask.png</c>, <c>&lt;id&gt;_overlay.png</c> (contour on the image) and with
+/// image's original size, <c>&lt;id&gt;_mask.png</c>, <c>&lt;id&gt;_overlay.jpg</c> (contour on the image) and with
 /// <c>--save-probabilities</c> <c>&lt;id&gt;_prob.png</c>, plus <c>summary.csv</c> with the lesion area. A <c>.npy</c>
 /// input (N x C x H x W float32, preprocessed as the official code does) gives a <c>.npy</c> of sigmoid outputs.
 /// </summary>
@@ -28,28 +28,31 @@ public static class PredictCommand
         var threshold = new Option<double>("--threshold") { Description = "Probability threshold of the mask", DefaultValueFactory = _ => 0.5 };
         var tta = new Option<bool>("--tta") { Description = "Average the prediction over horizontal, vertical and both flips" };
         var saveProb = new Option<bool>("--save-probabilities") { Description = "Also write <id>_prob.png (probability x 255)" };
-        var noOverlay = new Option<bool>("--no-overlay") { Description = "Do not write <id>_overlay.png" };
+        var noOverlay = new Option<bool>("--no-overlay") { Description = "Do not write <id>_overlay.jpg" };
+        var overlayFormat = new Option<string>("--overlay-format") { Description = "jpg (for eyes, small and fast) or png (lossless) overlays; masks are always PNG", DefaultValueFactory = _ => "jpg" };
+        overlayFormat.AcceptOnlyFromAmong("jpg", "png");
+        var shard = new Option<string?>("--shard") { Description = "Segment only shard I of N (I/N, e.g. $JOB_COMPLETION_INDEX/4) of the sorted files, into the shared --output" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Segment images again whose outputs are already there (default: skip them)" };
         var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (ONNX Runtime; --weights is then an exported .onnx)", DefaultValueFactory = _ => "torch" };
         engineOpt.AcceptOnlyFromAmong("torch", "onnx");
         var cmd = new Command("predict", "Segment images (masks, overlays, areas) or a .npy tensor with a trained network");
-        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, engineOpt }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, overlayFormat, shard, overwrite, engineOpt }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
-        cmd.SetAction(r =>
+        cmd.SetAction((r, cancel) =>
         {
             string inPath = r.GetValue(input)!, outPath = r.GetValue(output)!;
             int batchSize = r.GetValue(batch);
             double th = r.GetValue(threshold);
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
             if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
+            Shard sh;
+            try { sh = r.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.Whole; }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
-            if (r.GetValue(engineOpt) == "onnx" && r.GetValue(weights) == null)
-                throw new UsageException("--engine onnx needs --weights model.onnx (make one with: malunet export --format onnx)");
             var dev = device.Resolve(r);
-            using IInferenceEngine engine = r.GetValue(engineOpt) == "onnx"
-                ? new OnnxEngine(ModelArguments.WeightsOrBundled(r.GetValue(weights)), r.GetValue(device.Threads))
-                : new TorchEngine(model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights))), dev);
-            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return PredictTensor(engine, inPath, outPath, batchSize);
+            using IInferenceEngine engine = OpenEngine(r, model, device, r.GetValue(weights), r.GetValue(engineOpt) == "onnx", dev);
+            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
             var files = Directory.Exists(inPath)
@@ -58,10 +61,31 @@ public static class PredictCommand
                 : new List<string> { inPath };
             if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
             var predictor = new ImagePredictor(engine, 256, r.GetValue(tta));
-            Directory.CreateDirectory(outPath);
-            return PredictImages(predictor, files, outPath, batchSize, th, r.GetValue(saveProb), !r.GetValue(noOverlay));
+            var outputs = new PredictionOutputs(th, !r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
+            var result = ProgressReporter.Run(rep => FolderPrediction.Run(predictor, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
+                (d, n) => rep.Phase("predicting", d, n), cancel));
+            foreach (var f in result.Failures) Console.Error.WriteLine($"malunet: skipped: {f}");
+            Console.WriteLine($"segmented {result.Written} image(s) into {outPath}" +
+                              (sh.Count > 1 ? $" (shard {sh} of {files.Count} files)" : "") +
+                              (result.Skipped > 0 ? $"; {result.Skipped} already done (--overwrite redoes them)" : "") +
+                              (result.Failures.Count > 0 ? $"; {result.Failures.Count} failed (listed above)" : "") +
+                              (result.SummaryWritten ? "" : "; summary.csv follows when every shard has finished"));
+            return Task.FromResult(result.Failures.Count > 0 ? 1 : 0);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// TorchSharp on the weights, or ONNX Runtime: on an exported .onnx file, or (without --weights, or with a
+    /// checkpoint) on the network exported in memory, as serve and bench do.
+    /// </summary>
+    private static IInferenceEngine OpenEngine(ParseResult r, ModelArguments model, DeviceArguments device, string? weights, bool onnx, TorchSharp.torch.Device dev)
+    {
+        if (onnx && weights != null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            return new OnnxEngine(weights, r.GetValue(device.Threads));
+        var net = model.Load(r, ModelArguments.WeightsOrBundled(weights));
+        return onnx ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(ModelArguments.WeightsOrBundled(weights)), r.GetValue(device.Threads))
+                    : new TorchEngine(net, dev);
     }
 
     private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)
@@ -84,54 +108,4 @@ public static class PredictCommand
         return 0;
     }
 
-    private static int PredictImages(ImagePredictor predictor, List<string> files, string outDir, int batchSize, double th, bool saveProb, bool overlay)
-    {
-        var csv = new StringBuilder("file,id,width,height,lesion_pixels,lesion_fraction\n");
-        int failed = 0, written = 0;
-        var usedIds = new HashSet<string>(StringComparer.Ordinal);
-        ProgressReporter.Run(rep =>
-        {
-            for (int start = 0; start < files.Count; start += batchSize)
-            {
-                var loaded = new List<CachedSample>();
-                foreach (var f in files.Skip(start).Take(batchSize))
-                {
-                    try { loaded.Add(predictor.Load(f)); }
-                    catch (Exception e) when (e is InvalidDataException or IOException)
-                    {
-                        failed++;
-                        Console.Error.WriteLine($"malunet: {e.Message}");
-                    }
-                }
-                if (loaded.Count == 0) continue;
-                var probs = predictor.Predict(loaded);
-                for (int i = 0; i < loaded.Count; i++)
-                {
-                    var s = loaded[i];
-                    var id = Path.GetFileNameWithoutExtension(s.Id);
-                    if (!usedIds.Add(id)) id = Path.GetFileName(s.Id).Replace('.', '_');
-                    var full = ProbabilityResize.Resize(probs[i], s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
-                    var mask = MaskMetrics.Threshold(full, th);
-                    long area = mask.LongCount(v => v);
-                    MaskOutputs.SaveMask(mask, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_mask.png"));
-                    if (saveProb) MaskOutputs.SaveProbabilities(full, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, id + "_prob.png"));
-                    if (overlay)
-                    {
-                        try { MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgb(s.Id), mask, Path.Combine(outDir, id + "_overlay.png")); }
-                        catch (Exception e) when (e is InvalidDataException or IOException) { failed++; Console.Error.WriteLine($"malunet: {e.Message}"); }
-                    }
-                    csv.Append(string.Create(CultureInfo.InvariantCulture,
-                        $"{Csv(s.Id)},{Csv(id)},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}\n"));
-                    written++;
-                }
-                rep.Phase("predicting", Math.Min(start + batchSize, files.Count), files.Count);
-            }
-            return 0;
-        });
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
-        Console.WriteLine($"segmented {written} of {files.Count} image(s) into {outDir}{(failed > 0 ? $"; {failed} failed (listed above)" : "")}");
-        return failed > 0 ? 1 : 0;
-    }
-
-    private static string Csv(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

@@ -247,4 +247,17 @@ public static class ImageDecoder
 
     /// <summary>Writes a PNG (atomically).</summary>
     public static void SavePng(Image8 img, string path) => Interop.AtomicFile.WriteAllBytes(path, EncodePng(img));
+
+    /// <summary>A JPEG of an RGB or gray image: for images people look at (overlays), never for masks.</summary>
+    public static byte[] EncodeJpeg(Image8 img, int quality = 90)
+    {
+        using var bmp = ToBitmap(img);
+        using var pixmap = bmp.PeekPixels();
+        using var data = pixmap.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore))
+                         ?? throw new InvalidOperationException("JPEG encoding failed");
+        return data.ToArray();
+    }
+
+    /// <summary>Writes a JPEG (atomically).</summary>
+    public static void SaveJpeg(Image8 img, string path, int quality = 90) => Interop.AtomicFile.WriteAllBytes(path, EncodeJpeg(img, quality));
 }

@@ -21,7 +21,7 @@ public static class SyntheticLesions
             var rng = new Random(seed * 7919 + n);
             var id = $"SYN_{n:D4}";
             var (rgb, mask) = Render(rng, size);
-            SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"));
+            ImageDecoder.SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"), 92);
             ImageDecoder.SavePng(new Image8(size, size, 1, mask), Path.Combine(maskDir, id + "_segmentation.png"));
             ids.Add(id);
         }
@@ -58,13 +58,5 @@ public static class SyntheticLesions
             }
         }
         return (rgb, mask);
-    }
-
-    public static void SaveJpeg(Image8 img, string path, int quality = 92)
-    {
-        using var bmp = ImageDecoder.ToBitmap(img);
-        using var image = SKImage.FromBitmap(bmp);
-        using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
-        Interop.AtomicFile.WriteAllBytes(path, data.ToArray());
     }
 }

@@ -27,8 +27,17 @@ public static class MaskOutputs
     public static void SaveProbabilities(float[] probabilities, int width, int height, string path) =>
         ImageDecoder.SavePng(ProbabilityImage(probabilities, width, height), path);
 
-    /// <summary>The image with the lesion contour drawn in green, the line about 1/250 of the shorter side wide.</summary>
+    /// <summary>Writes <see cref="Overlay"/> as a JPEG (quality 90) when the path ends in .jpg or .jpeg, else as a PNG.</summary>
     public static void SaveOverlay(Image8 rgb, bool[] mask, string path)
+    {
+        var overlay = Overlay(rgb, mask);
+        if (path.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
+            ImageDecoder.SaveJpeg(overlay, path);
+        else ImageDecoder.SavePng(overlay, path);
+    }
+
+    /// <summary>The image with the lesion contour drawn in green, the line about 1/250 of the shorter side wide.</summary>
+    public static Image8 Overlay(Image8 rgb, bool[] mask)
     {
         int w = rgb.Width, h = rgb.Height;
         if (rgb.Channels != 3 || mask.Length != w * h) throw new ArgumentException("overlay needs an RGB image and a mask of its size");
@@ -50,6 +59,6 @@ public static class MaskOutputs
                 px[o] = 0; px[o + 1] = 255; px[o + 2] = 0;
             }
         }
-        ImageDecoder.SavePng(new Image8(w, h, 3, px), path);
+        return new Image8(w, h, 3, px);
     }
 }

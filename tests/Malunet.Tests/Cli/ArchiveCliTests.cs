@@ -83,4 +83,44 @@ public class ArchiveCliTests : TempFolderTest
         Assert.Equal(4, JsonNode.Parse(skipped.Stdout)!["images"]!.GetValue<int>());
         Assert.Equal(5, File.ReadAllLines(Path.Combine(dir, "out", "per_image.csv")).Length);
     }
+
+    private static Dictionary<string, byte[]> Files(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(folder, f), File.ReadAllBytes);
+
+    [Fact]
+    public async Task Predict_shards_at_once_equal_one_plain_run_and_a_rerun_restores_only_what_was_deleted()
+    {
+        var images = Path.Combine(dir, "images");
+        for (int i = 0; i < 11; i++) LayoutFixtures.WritePair(Path.Combine(images, $"img{i:D2}.jpg"), Path.Combine(dir, "masks", $"img{i:D2}.png"), i, 120 + 16 * i);
+        LayoutFixtures.WritePair(Path.Combine(images, "img03.png"), Path.Combine(dir, "masks", "other.png"), 50, 100); // a second img03
+        string plain = Path.Combine(dir, "plain"), shared = Path.Combine(dir, "shared");
+        var common = new[] { "predict", "--weights", Weights, "--input", images, "--batch-size", "2", "--save-probabilities" };
+        var whole = CliRunner.Run(common.Concat(new[] { "--output", plain }).ToArray());
+        Assert.True(whole.ExitCode == 0, whole.Stderr);
+        var shards = Enumerable.Range(0, 3).Select(i => Task.Run(() => CliRunner.Run(common.Concat(new[] { "--output", shared, "--shard", $"{i}/3" }).ToArray())));
+        foreach (var s in await Task.WhenAll(shards)) Assert.True(s.ExitCode == 0, s.Stderr);
+
+        var expected = Files(plain);
+        Assert.Equal(12 * 3 + 12 + 1, expected.Count); // mask, prob and overlay, a row mark each, summary.csv
+        Assert.Contains("img03_png_overlay.jpg", expected.Keys);
+        Assert.Equal(13, File.ReadAllLines(Path.Combine(plain, "summary.csv")).Length);
+        var got = Files(shared);
+        Assert.Equal(expected.Keys.Order(), got.Keys.Order());
+        foreach (var (name, bytes) in expected) Assert.True(bytes.SequenceEqual(got[name]), $"{name} differs from the plain run's");
+
+        // A pre-empted shard: some outputs gone (and the summary). The rerun redoes exactly those images.
+        File.Delete(Path.Combine(shared, "img04_mask.png"));
+        File.Delete(Path.Combine(shared, "img07_overlay.jpg"));
+        File.Delete(Path.Combine(shared, "summary.csv"));
+        var untouched = File.GetLastWriteTimeUtc(Path.Combine(shared, "img05_mask.png"));
+        var rerun = CliRunner.Run(common.Concat(new[] { "--output", shared }).ToArray());
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr);
+        Assert.Contains("segmented 2 image(s)", rerun.Stdout);
+        Assert.Contains("10 already done", rerun.Stdout);
+        Assert.Equal(untouched, File.GetLastWriteTimeUtc(Path.Combine(shared, "img05_mask.png")));
+        got = Files(shared);
+        foreach (var (name, bytes) in expected) Assert.True(bytes.SequenceEqual(got[name]), $"{name} differs after the rerun");
+        Assert.DoesNotContain(Directory.EnumerateFiles(shared, "*", SearchOption.AllDirectories), f => f.Contains(".tmp"));
+    }
 }

@@ -43,8 +43,8 @@ public class EvaluatePredictCliTests : TempFolderTest
         {
             var id = Path.GetFileNameWithoutExtension(f);
             var (w, h) = ImageDecoder.ReadSize(f);
-            foreach (var kind in new[] { "mask", "prob", "overlay" })
-                Assert.Equal((w, h), ImageDecoder.ReadSize(Path.Combine(outDir, $"{id}_{kind}.png")));
+            foreach (var file in new[] { "mask.png", "prob.png", "overlay.jpg" })
+                Assert.Equal((w, h), ImageDecoder.ReadSize(Path.Combine(outDir, $"{id}_{file}")));
             var mask = ImageDecoder.DecodeGray(Path.Combine(outDir, $"{id}_mask.png"));
             Assert.All(mask.Pixels.Distinct(), v => Assert.True(v == 0 || v == 255));
         }
@@ -60,7 +60,7 @@ public class EvaluatePredictCliTests : TempFolderTest
         var input = Path.Combine(dir, "in");
         Directory.CreateDirectory(input);
         var rotated = Path.Combine(input, "rotated.jpg");
-        SyntheticLesions.SaveJpeg(ImageDecoderTests.Asymmetric(), rotated, 95);
+        ImageDecoder.SaveJpeg(ImageDecoderTests.Asymmetric(), rotated, 95);
         File.WriteAllBytes(rotated, ImageDecoderTests.WithExifOrientation(File.ReadAllBytes(rotated), 6));
         File.WriteAllText(Path.Combine(input, "broken.jpg"), "not a jpeg");
         var outDir = Path.Combine(dir, "out");

@@ -41,7 +41,7 @@ public class ImageDecoderTests : TempFolderTest
     private string Jpeg(Image8 img, string name, ushort? orientation = null)
     {
         var p = Path.Combine(dir, name);
-        SyntheticLesions.SaveJpeg(img, p, 100);
+        ImageDecoder.SaveJpeg(img, p, 100);
         if (orientation is { } o) File.WriteAllBytes(p, WithExifOrientation(File.ReadAllBytes(p), o));
         return p;
     }

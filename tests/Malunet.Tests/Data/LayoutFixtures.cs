@@ -21,7 +21,7 @@ public static class LayoutFixtures
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         switch (Path.GetExtension(path).ToLowerInvariant())
         {
-            case ".jpg": SyntheticLesions.SaveJpeg(img, path); break;
+            case ".jpg": ImageDecoder.SaveJpeg(img, path, 92); break;
             case ".png": ImageDecoder.SavePng(img, path); break;
             case ".bmp": File.WriteAllBytes(path, Bmp24(img)); break;
             default: throw new ArgumentException($"no writer for {path}");

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text;
+using Malunet.Data;
+using Malunet.Evaluation;
+using Malunet.Interop;
+
+namespace Malunet.Inference;
+
+/// <summary>What <see cref="FolderPrediction"/> writes for each image.</summary>
+public sealed record PredictionOutputs(double Threshold = 0.5, bool Overlay = true, string OverlayFormat = "jpg", bool Probabilities = false);
+
+/// <summary>How a run over a folder ended: images written now, found finished, and failed (named in <c>Failures</c>).</summary>
+public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyList<DataProblem> Failures, bool SummaryWritten);
+
+/// <summary>
+/// Segments a list of image files into one output folder, as one run or as one shard of many (machines sharing the
+/// folder): for each image, at its original size, <c>&lt;id&gt;_mask.png</c> (lossless), <c>&lt;id&gt;_overlay.jpg</c>
+/// (or .png) and optionally <c>&lt;id&gt;_prob.png</c>; then <c>summary.csv</c> with the lesion areas, in file order.
+/// Every file is written under a temporary name and renamed, and each image's summary row is kept in
+/// <c>.malunet/rows/</c> as the mark that the image is finished: a rerun skips finished images, so a killed or
+/// pre-empted shard redoes only what is missing, and whichever shard sees every image finished writes summary.csv,
+/// the same as one plain run's.
+/// </summary>
+public static class FolderPrediction
+{
+    public const string SummaryHeader = "file,id,width,height,lesion_pixels,lesion_fraction";
+    private const string StateFolder = ".malunet";
+
+    /// <summary>
+    /// Output ids for the whole sorted file list: the file's stem, or its name with dots as underscores when two
+    /// files share a stem. Computed over all files, so every shard names every image alike.
+    /// </summary>
+    public static IReadOnlyList<string> OutputIds(IReadOnlyList<string> files)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        return files.Select(f =>
+        {
+            var id = Path.GetFileNameWithoutExtension(f);
+            return used.Add(id) ? id : Path.GetFileName(f).Replace('.', '_');
+        }).ToList();
+    }
+
+    private static string RowPath(string outDir, string id) => Path.Combine(outDir, StateFolder, "rows", id + ".csv");
+    private static string FailedPath(string outDir, string id) => Path.Combine(outDir, StateFolder, "rows", id + ".failed");
+
+    private static IEnumerable<string> OutputFiles(string outDir, string id, PredictionOutputs o)
+    {
+        yield return Path.Combine(outDir, id + "_mask.png");
+        if (o.Overlay) yield return Path.Combine(outDir, $"{id}_overlay.{o.OverlayFormat}");
+        if (o.Probabilities) yield return Path.Combine(outDir, id + "_prob.png");
+    }
+
+    private static bool Finished(string outDir, string id, PredictionOutputs o) =>
+        File.Exists(RowPath(outDir, id)) && OutputFiles(outDir, id, o).All(File.Exists);
+
+    /// <summary>
+    /// Runs this <paramref name="shard"/> of <paramref name="files"/> (sorted, the whole list for every shard).
+    /// With <paramref name="overwrite"/>, finished images are done again.
+    /// </summary>
+    public static FolderPredictionResult Run(ImagePredictor predictor, IReadOnlyList<string> files, string outDir, PredictionOutputs outputs,
+                                             Shard shard, int batchSize, bool overwrite, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        if (outputs.OverlayFormat is not ("jpg" or "png")) throw new ArgumentException($"overlay format must be jpg or png, not '{outputs.OverlayFormat}'");
+        Directory.CreateDirectory(Path.Combine(outDir, StateFolder, "rows"));
+        var ids = OutputIds(files);
+        var mine = shard.Select(Enumerable.Range(0, files.Count).ToList(), batchSize);
+        var todo = mine.Where(i => overwrite || !Finished(outDir, ids[i], outputs)).ToList();
+        var failures = new List<DataProblem>();
+        int written = 0;
+
+        void Finish(int i, CachedSample s, float[] prob)
+        {
+            var full = ProbabilityResize.Resize(prob, s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
+            var mask = MaskMetrics.Threshold(full, outputs.Threshold);
+            long area = mask.LongCount(v => v);
+            MaskOutputs.SaveMask(mask, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, ids[i] + "_mask.png"));
+            if (outputs.Probabilities) MaskOutputs.SaveProbabilities(full, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, ids[i] + "_prob.png"));
+            if (outputs.Overlay) MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgb(files[i]), mask, Path.Combine(outDir, $"{ids[i]}_overlay.{outputs.OverlayFormat}"));
+            // The row is written last: it marks the image finished.
+            AtomicFile.WriteAllText(RowPath(outDir, ids[i]), string.Create(CultureInfo.InvariantCulture,
+                $"{CsvText.Quote(files[i])},{CsvText.Quote(ids[i])},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}\n"));
+            File.Delete(FailedPath(outDir, ids[i]));
+            Interlocked.Increment(ref written);
+        }
+
+        ImagePipeline.Run(todo, batchSize, i => predictor.Load(files[i]), batch => predictor.Predict(batch.Select(b => b.Sample).ToList()), Finish,
+            (i, e) =>
+            {
+                var problem = DataProblem.FromMessage(files[i], e.Message);
+                failures.Add(problem);
+                AtomicFile.WriteAllText(FailedPath(outDir, ids[i]), problem + "\n");
+            },
+            d => progress?.Invoke(d, todo.Count), cancel: cancel);
+        bool summary = TryWriteSummary(files, ids, outDir);
+        return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary);
+    }
+
+    /// <summary>Writes summary.csv once every image of the list is finished or failed (rows in file order); false before.</summary>
+    private static bool TryWriteSummary(IReadOnlyList<string> files, IReadOnlyList<string> ids, string outDir)
+    {
+        var csv = new StringBuilder(SummaryHeader + "\n");
+        for (int i = 0; i < files.Count; i++)
+        {
+            var row = RowPath(outDir, ids[i]);
+            if (File.Exists(row)) csv.Append(File.ReadAllText(row));
+            else if (!File.Exists(FailedPath(outDir, ids[i]))) return false;
+        }
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
+        return true;
+    }
+}
