@@ -87,6 +87,7 @@ public sealed class ModelArguments
             try { model = ModelCatalog.Create(file.StoredOptions ?? flags); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             StateDict.Load(model, file.Tensors, weights);
+            model.InputSize = ModelCheckpoint.InputSizeOf(file);
             return model;
         }
         finally

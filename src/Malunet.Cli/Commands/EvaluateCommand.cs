@@ -63,7 +63,7 @@ public static class EvaluateCommand
             bool original = !r.GetValue(noOriginal);
             var lossFn = new BceDiceLoss();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(new TorchEngine(net, dev), samples, 256, r.GetValue(batch), th, original,
+            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(new TorchEngine(net, dev), samples, net.InputSize, r.GetValue(batch), th, original,
                 (y, t) => lossFn.Compute(y, t).item<float>(), (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
             foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
             Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
@@ -104,7 +104,7 @@ public static class EvaluateCommand
         {
             bool original = record.OriginalResolution;
             Console.WriteLine($"images       {record.Metrics.Images}");
-            Console.WriteLine($"paper        {record.Metrics}   (pooled over all pixels at 256x256, threshold {record.Metrics.Threshold})");
+            Console.WriteLine($"paper        {record.Metrics}   (pooled over all pixels at the network input size, threshold {record.Metrics.Threshold})");
             void Line(string label, Func<ImageScores, MaskScores?> pick)
             {
                 var d = EvaluationRecord.Stats(record.Rows.Select(x => pick(x)?.Dice ?? double.NaN));

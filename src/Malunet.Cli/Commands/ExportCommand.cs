@@ -17,7 +17,7 @@ public static class ExportCommand
             Required = true,
         };
         format.AcceptOnlyFromAmong("onnx", "pth", "safetensors", "malunet");
-        var size = new Option<int>("--size") { Description = "ONNX input height and width", DefaultValueFactory = _ => 256 };
+        var size = new Option<int?>("--size") { Description = "ONNX input height and width (default: the size the weights were trained at)" };
         var output = new Option<string>("--output") { Description = "Output file", Required = true };
         var cmd = new Command("export", "Export a network: ONNX graph, PyTorch state_dict (.pth, safetensors), or our checkpoint");
         cmd.Options.Add(weights);
@@ -34,7 +34,7 @@ public static class ExportCommand
             switch (r.GetValue(format))
             {
                 case "onnx":
-                    int s = r.GetValue(size);
+                    int s = r.GetValue(size) ?? net.InputSize;
                     if (s <= 0 || s % net.SizeDivisor != 0) throw new UsageException($"--size must be a positive multiple of {net.SizeDivisor}, got {s}");
                     Malunet.Interop.OnnxExporter.Export(net, outPath, s, s);
                     break;

@@ -60,7 +60,7 @@ public static class PredictCommand
                     .OrderBy(f => f, StringComparer.Ordinal).ToList()
                 : new List<string> { inPath };
             if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
-            var predictor = new ImagePredictor(engine, 256, r.GetValue(tta));
+            var predictor = new ImagePredictor(engine, engine.InputSize, r.GetValue(tta));
             var outputs = new PredictionOutputs(th, !r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
             var result = ProgressReporter.Run(rep => FolderPrediction.Run(predictor, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
                 (d, n) => rep.Phase("predicting", d, n), cancel));

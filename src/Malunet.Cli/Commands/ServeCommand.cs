@@ -58,7 +58,7 @@ public static class ServeCommand
                 : new TorchEngine(net, dev);
             description["engine"] = engine.Name;
             using var _ = engine;
-            using var service = new SegmentationService(new ImagePredictor(engine, 256, options.TestTimeAugmentation), options);
+            using var service = new SegmentationService(new ImagePredictor(engine, engine.InputSize, options.TestTimeAugmentation), options);
             await using var server = await SegmentationServer.StartAsync(service, description, options);
             Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
             try { await server.WaitForShutdownAsync(cancel); }
@@ -72,7 +72,7 @@ public static class ServeCommand
     /// <summary>What <c>GET /api/model</c> reports: architecture, counts, weights file and, for the bundled weights, the model card.</summary>
     public static JsonObject Describe(SegmentationModel net, string weightsPath)
     {
-        var counts = ModelComplexity.Measure(net, 256, net.Options.InputChannels);
+        var counts = ModelComplexity.Measure(net, net.InputSize, net.Options.InputChannels);
         var bundled = BundledWeights.Find();
         bool isBundled = bundled != null && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath);
         return new JsonObject
@@ -82,7 +82,7 @@ public static class ServeCommand
             ["parameters"] = counts.ThopParameters,
             ["parameters_all_tensors"] = counts.Parameters,
             ["macs"] = counts.Macs,
-            ["input"] = "3x256x256",
+            ["input"] = $"{net.Options.InputChannels}x{net.InputSize}x{net.InputSize}",
             ["weights"] = Path.GetFileName(weightsPath),
             ["bundled"] = isBundled,
             ["card"] = isBundled ? BundledWeights.Card() : null,

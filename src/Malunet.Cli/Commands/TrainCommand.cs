@@ -27,13 +27,15 @@ public static class TrainCommand
         var noAugment = new Option<bool>("--no-augment") { Description = "Turn off flips and rotation" };
         var limit = new Option<int?>("--limit") { Description = "Quick checks: only the first N training images and N/4 validation and test images" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "Leave out unpaired or unreadable files (listed) instead of stopping" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Network input size, a multiple of 32 (default 256); it travels with the weights" };
+        var maskSuffix = new Option<string?>("--mask-suffix") { Description = "Pair image X with mask X<SUFFIX> only (default: _segmentation, _Segmentation, _lesion, _mask, _gt or the same name)" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
         var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<timestamp>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder where it stopped" };
 
         var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
-        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, noAugment, limit, skipBad, cacheDir, config, output, resume })
+        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume })
             cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
@@ -72,6 +74,8 @@ public static class TrainCommand
                 if (r.GetValue(limit) is { } li) c.Limit = li;
                 if (r.GetValue(skipBad)) c.SkipBad = true;
                 if (r.GetValue(cacheDir) is { } cd) c.CacheDir = cd;
+                if (r.GetValue(imageSize) is { } isz) c.ImageSize = isz;
+                if (r.GetValue(maskSuffix) is { } ms) c.MaskSuffix = ms;
                 // Model flags win over a config file; without a config file the flags (or their defaults) apply.
                 if (r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
                 c.Device = r.GetValue(device.Device)!;

@@ -161,7 +161,7 @@ public static class DatasetScanner
             var stem = Path.GetFileNameWithoutExtension(f);
             if (!images.TryAdd(stem, f)) problems.Add(new DataProblem(f, $"a second image with id {stem} (first: {Path.GetFileName(images[stem])})", true));
         }
-        var masksByStem = (masks ?? Enumerable.Empty<string>()).GroupBy(Path.GetFileNameWithoutExtension, StringComparer.Ordinal)
+        var masksByStem = (masks ?? Enumerable.Empty<string>()).GroupBy(f => Path.GetFileNameWithoutExtension(f)!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var claimed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (id, img) in images)

@@ -12,6 +12,10 @@ namespace Malunet.Inference;
 public interface IInferenceEngine : IDisposable
 {
     string Name { get; }
+
+    /// <summary>The square input size the network runs at.</summary>
+    int InputSize { get; }
+
     Tensor Run(Tensor batch);
 }
 
@@ -22,6 +26,7 @@ public sealed class TorchEngine : IInferenceEngine
     private readonly Device device;
     public TorchEngine(SegmentationModel model, Device device) { this.model = model; this.device = device; model.to(device); model.eval(); }
     public string Name => "torch";
+    public int InputSize => model.InputSize;
     public Tensor Run(Tensor batch)
     {
         using var _ = no_grad();
@@ -59,6 +64,9 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <summary>The model's input shape (-1 for the dynamic batch).</summary>
     public int[] InputShape { get; }
     public string Name => "onnx";
+
+    /// <summary>The graph's fixed input height (our exports fix it to the size the weights were trained at).</summary>
+    public int InputSize => InputShape.Length == 4 && InputShape[2] > 0 ? InputShape[2] : Models.SegmentationModel.DefaultInputSize;
 
     /// <summary>The model options recorded by our exporter, if any.</summary>
     public string? ModelOptionsJson => session.ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;

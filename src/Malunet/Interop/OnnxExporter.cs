@@ -10,12 +10,16 @@ namespace Malunet.Interop;
 /// </summary>
 public static class OnnxExporter
 {
-    public static void Export(SegmentationModel model, string path, int height = 256, int width = 256) =>
+    public static void Export(SegmentationModel model, string path, int? height = null, int? width = null) =>
         AtomicFile.WriteAllBytes(path, ToBytes(model, height, width));
 
-    /// <summary>The serialized ONNX model, for a file or for an in-memory ONNX Runtime session.</summary>
-    public static byte[] ToBytes(SegmentationModel model, int height = 256, int width = 256)
+    /// <summary>
+    /// The serialized ONNX model, for a file or for an in-memory ONNX Runtime session; the input size defaults to
+    /// the one the network was trained at.
+    /// </summary>
+    public static byte[] ToBytes(SegmentationModel model, int? inputHeight = null, int? inputWidth = null)
     {
+        int height = inputHeight ?? model.InputSize, width = inputWidth ?? model.InputSize;
         if (model is not IOnnxExportable exportable)
             throw new NotSupportedException($"ONNX export is not available for --model {model.Options.Model}");
         if (height % model.SizeDivisor != 0 || width % model.SizeDivisor != 0)

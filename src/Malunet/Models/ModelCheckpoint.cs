@@ -28,6 +28,14 @@ public static class ModelCheckpoint
 {
     public const string FormatTag = "malunet-model/1";
 
+    /// <summary>Metadata key of the network's input size (absent in older checkpoints: 256).</summary>
+    public const string InputSizeKey = "input_size";
+
+    /// <summary>The input size a weights file records, or the default.</summary>
+    public static int InputSizeOf(WeightsFile file) =>
+        file.Metadata.TryGetValue(InputSizeKey, out var v) && int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n : SegmentationModel.DefaultInputSize;
+
     /// <summary>Writes the weights and options atomically (temporary file, then rename).</summary>
     public static void Save(string path, SegmentationModel model, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
@@ -35,6 +43,7 @@ public static class ModelCheckpoint
         {
             ["format"] = FormatTag,
             ["model_options"] = model.Options.ToJson().ToJsonString(),
+            [InputSizeKey] = model.InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (extraMetadata != null) foreach (var (k, v) in extraMetadata) meta[k] = v;
         var tensors = StateDict.Export(model);
@@ -89,6 +98,7 @@ public static class ModelCheckpoint
         {
             var model = ModelCatalog.Create(file.StoredOptions ?? options ?? new ModelOptions());
             StateDict.Load(model, file.Tensors, path);
+            model.InputSize = InputSizeOf(file);
             return model;
         }
         finally

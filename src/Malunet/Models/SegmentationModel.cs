@@ -14,6 +14,14 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>The (resolved) options this network was built from.</summary>
     public ModelOptions Options { get; }
 
+    /// <summary>
+    /// The square input size the network was trained at (<c>train --image-size</c>). It travels in our checkpoints'
+    /// metadata, so predict, evaluate, serve and export run the network at it without flags.
+    /// </summary>
+    public int InputSize { get; set; } = DefaultInputSize;
+
+    public const int DefaultInputSize = 256;
+
     /// <summary>Height and width must be multiples of this (2 to the number of poolings).</summary>
     public abstract int SizeDivisor { get; }
 

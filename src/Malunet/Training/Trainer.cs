@@ -47,7 +47,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var device = TorchRuntime.ResolveDevice(config.Device);
 
         // ---- data
-        var scan = DatasetScanner.Scan(config.Data);
+        var scan = DatasetScanner.Scan(config.Data, config.MaskSuffix);
         reporter.Info($"data: {scan.Root} ({scan.Layout} layout, {scan.Samples.Count} images)");
         var problems = scan.Problems.ToList();
         DataSplit split = resume && File.Exists(run.SplitPath) ? DataSplit.Load(run.SplitPath) : MakeSplit(scan);
@@ -93,6 +93,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         // ---- model and optimizer
         manual_seed(config.Seed);
         var model = ModelCatalog.Create(config.Model);
+        model.InputSize = config.ImageSize;
         model.to(device);
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
         optimizer.To(device);

@@ -38,6 +38,8 @@ public sealed class TrainingConfig
     public string Device { get; set; } = "cpu";
     public int? Threads { get; set; }
     public string? CacheDir { get; set; }
+    /// <summary>The one mask suffix to pair images with (<c>--mask-suffix</c>); null: the common ones.</summary>
+    public string? MaskSuffix { get; set; }
     public bool SkipBad { get; set; }
     /// <summary>Quick runs: only the first N training images and N/4 validation and test images; null = all.</summary>
     public int? Limit { get; set; }

@@ -23,6 +23,7 @@ public sealed record TrainingState(int Epoch, int Batch, long OptimizerSteps, do
         {
             ["format"] = FormatTag,
             ["model_options"] = model.Options.ToJson().ToJsonString(),
+            [ModelCheckpoint.InputSizeKey] = model.InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["training_config"] = config.ToJson().ToJsonString(),
             ["epoch"] = state.Epoch.ToString(CultureInfo.InvariantCulture),
             ["batch"] = state.Batch.ToString(CultureInfo.InvariantCulture),

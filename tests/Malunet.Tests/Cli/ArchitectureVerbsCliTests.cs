@@ -15,7 +15,7 @@ public class ArchitectureVerbsCliTests : TempFolderTest
         var run = Path.Combine(dir, "run");
         var train = CliRunner.Run("train", "--model", "egeunet", "--data", SharedData.Isic2017,
                                   "--split", Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"),
-                                  "--epochs", "1", "--limit", "16", "--batch-size", "4", "--out", run);
+                                  "--epochs", "1", "--limit", "16", "--batch-size", "4", "--image-size", "128", "--out", run);
         Assert.True(train.ExitCode == 0, train.Stderr);
         var weights = Path.Combine(run, "checkpoints", "best.safetensors");
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!;
@@ -34,6 +34,9 @@ public class ArchitectureVerbsCliTests : TempFolderTest
         var onnx = Path.Combine(dir, "egeunet.onnx");
         var export = CliRunner.Run("export", "--weights", weights, "--format", "onnx", "--output", onnx);
         Assert.True(export.ExitCode == 0, export.Stderr);
+        // The input size travels with the weights: the export, and every verb after it, run at 128 without flags.
+        using (var session = new Malunet.Inference.OnnxEngine(onnx)) Assert.Equal(new[] { -1, 3, 128, 128 }, session.InputShape);
+        Assert.Equal("128", Malunet.Models.ModelCheckpoint.Read(weights).Metadata["input_size"]);
         var viaOnnx = CliRunner.Run("predict", "--engine", "onnx", "--weights", onnx, "--input", image, "--output", Path.Combine(dir, "pred-onnx"));
         Assert.True(viaOnnx.ExitCode == 0, viaOnnx.Stderr);
         // The two engines give the same mask up to pixels whose probability sits at the threshold.
