@@ -62,6 +62,7 @@ public static class PredictCommand
             if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
             var predictor = new ImagePredictor(engine, engine.InputSize, r.GetValue(tta));
             var outputs = new PredictionOutputs(th, !r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
+            var wall = System.Diagnostics.Stopwatch.StartNew();
             var result = ProgressReporter.Run(rep => FolderPrediction.Run(predictor, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
                 (d, n) => rep.Phase("predicting", d, n), cancel));
             foreach (var f in result.Failures) Console.Error.WriteLine($"malunet: skipped: {f}");
@@ -70,6 +71,9 @@ public static class PredictCommand
                               (result.Skipped > 0 ? $"; {result.Skipped} already done (--overwrite redoes them)" : "") +
                               (result.Failures.Count > 0 ? $"; {result.Failures.Count} failed (listed above)" : "") +
                               (result.SummaryWritten ? "" : "; summary.csv follows when every shard has finished"));
+            if (result.Written > 0)
+                Console.Error.WriteLine($"{wall.Elapsed.TotalSeconds / result.Written:F3} s per image; per image and thread: " +
+                    string.Join(", ", result.StageTimes.Select(kv => $"{kv.Key} {kv.Value.TotalMilliseconds / result.Written:F1} ms")));
             return Task.FromResult(result.Failures.Count > 0 ? 1 : 0);
         });
         return cmd;

@@ -3,7 +3,8 @@ namespace Malunet.Data;
 /// <summary>
 /// Brings a network-size probability map back to an image's size: bilinear with pixel centres aligned (as
 /// <c>F.interpolate(align_corners=False)</c> and Skia), in plain C# so that very large outputs (6000x4000) cost no
-/// more than the output array.
+/// more than the output array. <see cref="ResizeToMask"/> thresholds on the fly, so a mask never needs the float
+/// map (24 MB for a 6-megapixel image).
 /// </summary>
 public static class ProbabilityResize
 {
@@ -14,6 +15,37 @@ public static class ProbabilityResize
     public static float[] ResizeWindow(float[] src, int sw, int sh, int dw, int dh, int wx, int wy, int ww, int wh)
     {
         var dst = new float[(long)ww * wh];
+        Interpolate(src, sw, sh, dw, dh, wx, wy, ww, wh, new FloatSink(dst));
+        return dst;
+    }
+
+    /// <summary>
+    /// The mask of <see cref="Resize"/>'s output, 255 where the probability is at least <paramref name="threshold"/>
+    /// (the rule of <c>MaskMetrics.Threshold</c>) and 0 elsewhere, as 8-bit gray pixels.
+    /// </summary>
+    public static byte[] ResizeToMask(float[] src, int sw, int sh, int dw, int dh, double threshold)
+    {
+        var dst = new byte[(long)dw * dh];
+        Interpolate(src, sw, sh, dw, dh, 0, 0, dw, dh, new MaskSink(dst, threshold));
+        return dst;
+    }
+
+    private interface ISink { void Put(long index, float value); }
+
+    private readonly struct FloatSink(float[] dst) : ISink
+    {
+        public void Put(long index, float value) => dst[index] = value;
+    }
+
+    private readonly struct MaskSink(byte[] dst, double threshold) : ISink
+    {
+        public void Put(long index, float value) => dst[index] = value >= threshold ? (byte)255 : (byte)0;
+    }
+
+    // One kernel for every output kind: the sink is a struct, so the JIT compiles a copy per kind with no call cost.
+    private static void Interpolate<TSink>(float[] src, int sw, int sh, int dw, int dh, int wx, int wy, int ww, int wh, TSink sink)
+        where TSink : struct, ISink
+    {
         var x0 = new int[ww]; var x1 = new int[ww]; var fx = new float[ww];
         for (int x = 0; x < ww; x++)
         {
@@ -32,9 +64,8 @@ public static class ProbabilityResize
             {
                 float top = src[r0 + x0[x]] + (src[r0 + x1[x]] - src[r0 + x0[x]]) * fx[x];
                 float bottom = src[r1 + x0[x]] + (src[r1 + x1[x]] - src[r1 + x0[x]]) * fx[x];
-                dst[o + x] = top + (bottom - top) * fy;
+                sink.Put(o + x, top + (bottom - top) * fy);
             }
         });
-        return dst;
     }
 }

@@ -9,8 +9,12 @@ namespace Malunet.Inference;
 /// <summary>What <see cref="FolderPrediction"/> writes for each image.</summary>
 public sealed record PredictionOutputs(double Threshold = 0.5, bool Overlay = true, string OverlayFormat = "jpg", bool Probabilities = false);
 
-/// <summary>How a run over a folder ended: images written now, found finished, and failed (named in <c>Failures</c>).</summary>
-public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyList<DataProblem> Failures, bool SummaryWritten);
+/// <summary>
+/// How a run over a folder ended: images written now, found finished, and failed (named in <c>Failures</c>); and the
+/// time each stage took, summed over the threads that ran it (decode, network, resize back, encode).
+/// </summary>
+public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyList<DataProblem> Failures, bool SummaryWritten,
+                                            IReadOnlyDictionary<string, TimeSpan> StageTimes);
 
 /// <summary>
 /// Segments a list of image files into one output folder, as one run or as one shard of many (machines sharing the
@@ -67,23 +71,37 @@ public static class FolderPrediction
         var todo = mine.Where(i => overwrite || !Finished(outDir, ids[i], outputs)).ToList();
         var failures = new List<DataProblem>();
         int written = 0;
+        var stages = new StageClock("decode", "network", "resize back", "encode");
 
         void Finish(int i, CachedSample s, float[] prob)
         {
-            var full = ProbabilityResize.Resize(prob, s.Size, s.Size, s.OriginalWidth, s.OriginalHeight);
-            var mask = MaskMetrics.Threshold(full, outputs.Threshold);
-            long area = mask.LongCount(v => v);
-            MaskOutputs.SaveMask(mask, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, ids[i] + "_mask.png"));
-            if (outputs.Probabilities) MaskOutputs.SaveProbabilities(full, s.OriginalWidth, s.OriginalHeight, Path.Combine(outDir, ids[i] + "_prob.png"));
-            if (outputs.Overlay) MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgb(files[i]), mask, Path.Combine(outDir, $"{ids[i]}_overlay.{outputs.OverlayFormat}"));
+            var clock = StageClock.Start();
+            int w = s.OriginalWidth, h = s.OriginalHeight;
+            var mask = ProbabilityResize.ResizeToMask(prob, s.Size, s.Size, w, h, outputs.Threshold);
+            long area = 0;
+            foreach (var v in mask) area += v >> 7;
+            stages.Add("resize back", ref clock);
+            ImageDecoder.SavePng(new Image8(w, h, 1, mask), Path.Combine(outDir, ids[i] + "_mask.png"));
+            if (outputs.Probabilities) MaskOutputs.SaveProbabilities(ProbabilityResize.Resize(prob, s.Size, s.Size, w, h), w, h, Path.Combine(outDir, ids[i] + "_prob.png"));
+            if (outputs.Overlay) MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgba(files[i]), mask, Path.Combine(outDir, $"{ids[i]}_overlay.{outputs.OverlayFormat}"));
             // The row is written last: it marks the image finished.
             AtomicFile.WriteAllText(RowPath(outDir, ids[i]), string.Create(CultureInfo.InvariantCulture,
                 $"{CsvText.Quote(files[i])},{CsvText.Quote(ids[i])},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}\n"));
             File.Delete(FailedPath(outDir, ids[i]));
+            stages.Add("encode", ref clock);
             Interlocked.Increment(ref written);
         }
 
-        ImagePipeline.Run(todo, batchSize, i => predictor.Load(files[i]), batch => predictor.Predict(batch.Select(b => b.Sample).ToList()), Finish,
+        CachedSample Load(int i) { var c = StageClock.Start(); var s = predictor.Load(files[i]); stages.Add("decode", ref c); return s; }
+        IReadOnlyList<float[]> Predict(IReadOnlyList<(int, CachedSample Sample)> batch)
+        {
+            var c = StageClock.Start();
+            var probs = predictor.Predict(batch.Select(b => b.Sample).ToList());
+            stages.Add("network", ref c);
+            return probs;
+        }
+
+        ImagePipeline.Run(todo, batchSize, Load, Predict, Finish,
             (i, e) =>
             {
                 var problem = DataProblem.FromMessage(files[i], e.Message);
@@ -92,7 +110,7 @@ public static class FolderPrediction
             },
             d => progress?.Invoke(d, todo.Count), cancel: cancel);
         bool summary = TryWriteSummary(files, ids, outDir);
-        return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary);
+        return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary, stages.Totals);
     }
 
     /// <summary>Writes summary.csv once every image of the list is finished or failed (rows in file order); false before.</summary>

@@ -21,44 +21,44 @@ public static class MaskOutputs
         return new Image8(width, height, 1, px);
     }
 
-    public static void SaveMask(bool[] mask, int width, int height, string path) =>
-        ImageDecoder.SavePng(MaskImage(mask, width, height), path);
-
     public static void SaveProbabilities(float[] probabilities, int width, int height, string path) =>
         ImageDecoder.SavePng(ProbabilityImage(probabilities, width, height), path);
 
-    /// <summary>Writes <see cref="Overlay"/> as a JPEG (quality 90) when the path ends in .jpg or .jpeg, else as a PNG.</summary>
-    public static void SaveOverlay(Image8 rgb, bool[] mask, string path)
+    /// <summary>
+    /// Draws the contour of <paramref name="mask"/> (0/255, the image's size) on <paramref name="image"/> (RGB or RGBA,
+    /// changed in place) and writes it: a JPEG (quality 90) when the path ends in .jpg or .jpeg, else a PNG.
+    /// </summary>
+    public static void SaveOverlay(Image8 image, byte[] mask, string path)
     {
-        var overlay = Overlay(rgb, mask);
+        DrawContour(image, mask);
         if (path.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
-            ImageDecoder.SaveJpeg(overlay, path);
-        else ImageDecoder.SavePng(overlay, path);
+            ImageDecoder.SaveJpeg(image, path);
+        else ImageDecoder.SavePng(image, path);
     }
 
-    /// <summary>The image with the lesion contour drawn in green, the line about 1/250 of the shorter side wide.</summary>
-    public static Image8 Overlay(Image8 rgb, bool[] mask)
+    /// <summary>
+    /// Draws the lesion contour in green on the image, in place: every mask pixel with a background 4-neighbour (or on
+    /// the image border), widened to a line about 1/250 of the shorter side.
+    /// </summary>
+    public static void DrawContour(Image8 image, byte[] mask)
     {
-        int w = rgb.Width, h = rgb.Height;
-        if (rgb.Channels != 3 || mask.Length != w * h) throw new ArgumentException("overlay needs an RGB image and a mask of its size");
-        var px = (byte[])rgb.Pixels.Clone();
+        int w = image.Width, h = image.Height, c = image.Channels;
+        if (c < 3 || mask.Length != w * h) throw new ArgumentException("a contour needs an RGB(A) image and a mask of its size");
+        var px = image.Pixels;
         int r = Math.Max(1, Math.Min(w, h) / 500);
         for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
         {
             int i = y * w + x;
-            if (!mask[i]) continue;
-            bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
+            if (mask[i] == 0) continue;
+            bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || mask[i - 1] == 0 || mask[i + 1] == 0 || mask[i - w] == 0 || mask[i + w] == 0;
             if (!edge) continue;
-            for (int dy = -r; dy <= r; dy++)
-            for (int dx = -r; dx <= r; dx++)
+            for (int yy = Math.Max(0, y - r); yy <= Math.Min(h - 1, y + r); yy++)
+            for (int xx = Math.Max(0, x - r); xx <= Math.Min(w - 1, x + r); xx++)
             {
-                int xx = x + dx, yy = y + dy;
-                if ((uint)xx >= (uint)w || (uint)yy >= (uint)h) continue;
-                int o = (yy * w + xx) * 3;
+                int o = (yy * w + xx) * c;
                 px[o] = 0; px[o + 1] = 255; px[o + 2] = 0;
             }
         }
-        return new Image8(w, h, 3, px);
     }
 }
