@@ -16,10 +16,14 @@ public sealed class DeviceArguments
         c.Options.Add(Threads);
     }
 
-    public torch.Device Resolve(ParseResult r)
+    /// <summary>
+    /// Loads libtorch, applies --threads (else <paramref name="defaultThreads"/>, else libtorch's own choice) and
+    /// resolves --device.
+    /// </summary>
+    public torch.Device Resolve(ParseResult r, int? defaultThreads = null)
     {
         TorchRuntime.EnsureLoaded();
-        var threads = r.GetValue(Threads);
+        var threads = r.GetValue(Threads) ?? defaultThreads;
         if (threads is { } t)
         {
             if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");

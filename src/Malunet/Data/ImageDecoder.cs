@@ -41,14 +41,14 @@ public static class ImageDecoder
     public static Image8 DecodeRgb(string path, int minWidth = 0, int minHeight = 0)
     {
         using var codec = OpenCodec(path);
-        return Decode(codec, path, 3, minWidth, minHeight);
+        return Decode(codec, path, 3, minWidth, minHeight, () => File.ReadAllBytes(path));
     }
 
     /// <summary>As <see cref="DecodeRgb(string, int, int)"/> for an image held in memory; <paramref name="name"/> names it in errors.</summary>
     public static Image8 DecodeRgb(byte[] data, string name, int minWidth = 0, int minHeight = 0)
     {
         using var codec = OpenCodec(data, name);
-        return Decode(codec, name, 3, minWidth, minHeight);
+        return Decode(codec, name, 3, minWidth, minHeight, () => data);
     }
 
     /// <summary>
@@ -58,7 +58,7 @@ public static class ImageDecoder
     public static Image8 DecodeRgba(string path)
     {
         using var codec = OpenCodec(path);
-        return Decode(codec, path, 4, 0, 0);
+        return Decode(codec, path, 4, 0, 0, () => File.ReadAllBytes(path));
     }
 
     /// <summary>Decodes to one channel: the luminance of colour files (a mask saved as RGB is still read right).</summary>
@@ -91,7 +91,12 @@ public static class ImageDecoder
 
     private static bool Swaps(SKEncodedOrigin o) => o is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
-    private static Image8 Decode(SKCodec codec, string path, int channels, int minWidth, int minHeight)
+    /// <summary>
+    /// Decodes at the smallest libjpeg scale that keeps the minimum size. Colour JPEGs go through TurboJPEG where the
+    /// system has it (the same pixels, faster: <see cref="Native.TurboJpeg"/>; <paramref name="bytes"/> gives the
+    /// file's bytes then); anything TurboJPEG declines, such as CMYK, or cannot read goes to Skia, which names the problem.
+    /// </summary>
+    private static Image8 Decode(SKCodec codec, string path, int channels, int minWidth, int minHeight, Func<byte[]>? bytes = null)
     {
         var origin = codec.EncodedOrigin;
         bool swap = Swaps(origin);
@@ -105,6 +110,15 @@ public static class ImageDecoder
         }
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         int w = size.Width, h = size.Height;
+        if (channels > 1 && bytes != null && codec.EncodedFormat == SKEncodedImageFormat.Jpeg && Native.TurboJpeg.Available)
+        {
+            try
+            {
+                var format = channels == 3 ? Native.TurboJpeg.PixelFormat.Rgb : Native.TurboJpeg.PixelFormat.Rgba;
+                return Orient(new Image8(w, h, channels, Native.TurboJpeg.Decode(bytes(), path, w, h, format)), origin);
+            }
+            catch (InvalidDataException) { /* Skia below decodes what TurboJPEG declines, or names the problem */ }
+        }
         if (channels == 4)
         {
             var direct = new byte[(long)w * h * 4];
@@ -276,8 +290,13 @@ public static class ImageDecoder
     public static void SavePng(Image8 img, string path) => Interop.AtomicFile.WriteAllBytes(path, EncodePng(img));
 
     /// <summary>A JPEG of an RGB(A) or gray image: for images people look at (overlays), never for masks.</summary>
-    public static byte[] EncodeJpeg(Image8 img, int quality = 90) =>
-        Encode(img, p => p.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore)), "JPEG");
+    public static byte[] EncodeJpeg(Image8 img, int quality = 90)
+    {
+        if (Native.TurboJpeg.Available)
+            return Native.TurboJpeg.Encode(img.Pixels, img.Width, img.Height,
+                img.Channels switch { 1 => Native.TurboJpeg.PixelFormat.Gray, 3 => Native.TurboJpeg.PixelFormat.Rgb, _ => Native.TurboJpeg.PixelFormat.Rgba }, quality);
+        return Encode(img, p => p.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore)), "JPEG");
+    }
 
     /// <summary>Writes a JPEG (atomically).</summary>
     public static void SaveJpeg(Image8 img, string path, int quality = 90) => Interop.AtomicFile.WriteAllBytes(path, EncodeJpeg(img, quality));
