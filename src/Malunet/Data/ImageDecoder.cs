@@ -74,9 +74,7 @@ public static class ImageDecoder
         var codec = SKCodec.Create(path, out var result);
         if (codec == null)
         {
-            throw new InvalidDataException(new FileInfo(path).Length == 0
-                ? $"{path}: empty file"
-                : $"{path}: not a readable image ({result})");
+            throw new InvalidDataException(new FileInfo(path).Length == 0 ? $"{path}: empty file" : $"{path}: {Unreadable(result)}");
         }
         return codec;
     }
@@ -86,8 +84,12 @@ public static class ImageDecoder
         if (data.Length == 0) throw new InvalidDataException($"{name}: empty file");
         // The codec owns the stream it is given and reads the bytes in place.
         var codec = SKCodec.Create(new MemoryStream(data, writable: false), out var result);
-        return codec ?? throw new InvalidDataException($"{name}: not a readable image ({result})");
+        return codec ?? throw new InvalidDataException($"{name}: {Unreadable(result)}");
     }
+
+    // A file cut short inside its header is as truncated as one cut inside its pixels.
+    private static string Unreadable(SKCodecResult result) =>
+        result == SKCodecResult.IncompleteInput ? $"truncated or corrupt image data ({result})" : $"not a readable image ({result})";
 
     private static bool Swaps(SKEncodedOrigin o) => o is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 

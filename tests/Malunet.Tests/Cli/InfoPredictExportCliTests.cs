@@ -125,10 +125,16 @@ public class OnnxCliTests : TempFolderTest
     }
 
     [Fact]
-    public void Onnx_engine_with_a_pth_file_is_a_clear_error()
+    public void Onnx_engine_with_a_checkpoint_exports_it_in_memory_and_matches_the_torch_engine()
     {
-        var p = CliRunner.Run("predict", "--engine", "onnx", "--weights", SharedData.Fixture("weights_init.pth"), "--input", "x.npy", "--output", Path.Combine(dir, "y.npy"));
-        Assert.Equal(1, p.ExitCode);
-        Assert.Contains("weights_init.pth", p.Stderr);
+        var x = Path.Combine(dir, "x.npy");
+        using (var input = TorchSharp.torch.rand(2, 3, 256, 256).mul(255)) NpyFile.Write(x, input);
+        var viaOnnx = CliRunner.Run("predict", "--engine", "onnx", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", Path.Combine(dir, "onnx.npy"));
+        Assert.True(viaOnnx.ExitCode == 0, viaOnnx.Stderr);
+        var viaTorch = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", Path.Combine(dir, "torch.npy"));
+        Assert.True(viaTorch.ExitCode == 0, viaTorch.Stderr);
+        using var a = NpyFile.Read(Path.Combine(dir, "onnx.npy"));
+        using var b = NpyFile.Read(Path.Combine(dir, "torch.npy"));
+        TensorAssert.Close(b, a, 1e-4, "ONNX Runtime against TorchSharp");
     }
 }
