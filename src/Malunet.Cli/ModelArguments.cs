@@ -59,15 +59,19 @@ public sealed class ModelArguments
         catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
-    /// <summary>The given --weights, or the bundled ISIC 2017 weights (said on stderr) when it is omitted.</summary>
-    public static string WeightsOrBundled(string? given)
+    /// <summary>
+    /// The given --weights, or (said on stderr) the bundled ISIC 2017 weights of the --model asked for when it is omitted.
+    /// </summary>
+    public string WeightsOrBundled(ParseResult r, string? given)
     {
         if (!string.IsNullOrEmpty(given)) return given;
-        var bundled = BundledWeights.Find()
-                      ?? throw new UsageException("--weights is required: this installation has no bundled weights (weights/" + BundledWeights.FileName + ")");
-        var card = BundledWeights.Card();
+        var name = r.GetValue(Model)!;
+        var bundled = BundledWeights.Find(name)
+                      ?? throw new UsageException($"--weights is required: there are no bundled weights for --model {name} " +
+                                                  $"(weights/{BundledWeights.FileName(name)}; bundled: {string.Join(", ", BundledWeights.Models())})");
+        var card = BundledWeights.Card(name);
         var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
-        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} (MALUNet trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
+        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
         return bundled;
     }
 

@@ -54,7 +54,7 @@ public static class EvaluateCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
             var dev = device.Resolve(r);
-            var net = model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights)));
+            var net = model.Load(r, model.WeightsOrBundled(r, r.GetValue(weights)));
             var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));
             var (samples, what) = Select(scan, r.GetValue(split), part);
             samples = sh.Select(samples.OrderBy(x => x.Id, StringComparer.Ordinal).ToList(), r.GetValue(batch));

@@ -29,7 +29,7 @@ public static class ExportCommand
         {
             model.Bind(r);
             TorchRuntime.EnsureLoaded();
-            var net = model.Load(r, ModelArguments.WeightsOrBundled(r.GetValue(weights)));
+            var net = model.Load(r, model.WeightsOrBundled(r, r.GetValue(weights)));
             var outPath = r.GetValue(output)!;
             switch (r.GetValue(format))
             {

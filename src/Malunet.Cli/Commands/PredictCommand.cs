@@ -90,8 +90,9 @@ public static class PredictCommand
     {
         if (onnx && weights != null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             return new OnnxEngine(weights, r.GetValue(device.Threads));
-        var net = model.Load(r, ModelArguments.WeightsOrBundled(weights));
-        return onnx ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(ModelArguments.WeightsOrBundled(weights)), r.GetValue(device.Threads))
+        var path = model.WeightsOrBundled(r, weights);
+        var net = model.Load(r, path);
+        return onnx ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads))
                     : new TorchEngine(net, dev);
     }
 

@@ -49,7 +49,7 @@ public static class ServeCommand
             };
             model.Bind(r);
             var dev = device.Resolve(r);
-            var weightsPath = ModelArguments.WeightsOrBundled(r.GetValue(weights));
+            var weightsPath = model.WeightsOrBundled(r, r.GetValue(weights));
             var net = model.Load(r, weightsPath);
             var description = Describe(net, weightsPath);
             var onnx = r.GetValue(engineOpt) == "onnx";
@@ -73,7 +73,7 @@ public static class ServeCommand
     public static JsonObject Describe(SegmentationModel net, string weightsPath)
     {
         var counts = ModelComplexity.Measure(net, net.InputSize, net.Options.InputChannels);
-        var bundled = BundledWeights.Find();
+        var bundled = BundledWeights.Find(net.Options.Model);
         bool isBundled = bundled != null && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath);
         return new JsonObject
         {
@@ -85,7 +85,7 @@ public static class ServeCommand
             ["input"] = $"{net.Options.InputChannels}x{net.InputSize}x{net.InputSize}",
             ["weights"] = Path.GetFileName(weightsPath),
             ["bundled"] = isBundled,
-            ["card"] = isBundled ? BundledWeights.Card() : null,
+            ["card"] = isBundled ? BundledWeights.Card(net.Options.Model) : null,
         };
     }
 }

@@ -3,24 +3,30 @@ using System.Text.Json.Nodes;
 namespace Malunet.Models;
 
 /// <summary>
-/// The MALUNet weights shipped with the project (<c>weights/malunet-isic2017.safetensors</c>, trained with our
-/// pipeline on the ISIC 2017 split of the paper) and their model card. The build copies them beside the program;
-/// a checkout also finds them in its <c>weights/</c> folder.
+/// The weights shipped with the project, one file per architecture (<c>weights/&lt;model&gt;-isic2017.safetensors</c>,
+/// trained with our pipeline on the ISIC 2017 split of the paper; MALUNet's first), each with its model card
+/// (<c>&lt;model&gt;-isic2017.card.json</c>). The build copies them beside the program; a checkout also finds them in
+/// its <c>weights/</c> folder.
 /// </summary>
 public static class BundledWeights
 {
-    public const string FileName = "malunet-isic2017.safetensors";
-    public const string CardFileName = "malunet-isic2017.card.json";
+    public const string DefaultModel = "malunet";
 
-    /// <summary>The bundled weights file, or null if this installation has none.</summary>
-    public static string? Find() => Locate(FileName);
+    public static string FileName(string model = DefaultModel) => $"{model}-isic2017.safetensors";
 
-    /// <summary>The machine-readable model card (data, recipe, metrics), or null.</summary>
-    public static JsonObject? Card()
+    /// <summary>The bundled weights of <paramref name="model"/>, or null if this installation has none.</summary>
+    public static string? Find(string model = DefaultModel) => Locate(FileName(model));
+
+    /// <summary>The machine-readable model card (data, recipe, metrics) of <paramref name="model"/>'s weights, or null.</summary>
+    public static JsonObject? Card(string model = DefaultModel)
     {
-        var p = Locate(CardFileName);
+        var p = Locate($"{model}-isic2017.card.json");
         return p == null ? null : JsonNode.Parse(File.ReadAllText(p))!.AsObject();
     }
+
+    /// <summary>The architectures that have bundled weights here.</summary>
+    public static IEnumerable<string> Models() =>
+        ModelCatalog.List().Select(m => m.Name).Where(m => Find(m) != null);
 
     private static string? Locate(string name)
     {

@@ -13,7 +13,7 @@ public class BundledWeightsTests
     public void Bundled_weights_reach_the_model_card_test_miou_on_the_650_test_images()
     {
         var path = BundledWeights.Find();
-        Assert.True(path != null, "weights/" + BundledWeights.FileName + " is not beside the tests");
+        Assert.True(path != null, "weights/" + BundledWeights.FileName() + " is not beside the tests");
         var card = BundledWeights.Card()!;
         double cardMiou = card["test_650"]!["miou"]!.GetValue<double>();
         var model = ModelCheckpoint.Load(path!);
@@ -39,5 +39,15 @@ public class BundledWeightsTests
             Assert.True(File.Exists(Path.Combine(outDir, "ISIC_0012223_mask.png")));
         }
         finally { Directory.Delete(outDir, true); }
+    }
+
+    [Fact]
+    public void Without_weights_an_architecture_with_no_bundled_weights_is_a_usage_error_naming_the_bundled_ones()
+    {
+        var r = CliRunner.Run("predict", "--model", "unext-s", "--input", Path.Combine(SharedData.Isic2017, "ISIC-2017_Test_v2_Data", "ISIC_0012223.jpg"),
+                              "--output", Path.Combine(Path.GetTempPath(), "malunet-never-written"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no bundled weights for --model unext-s", r.Stderr);
+        Assert.Contains("bundled: malunet", r.Stderr);
     }
 }
