@@ -42,7 +42,7 @@ public sealed class BceDiceLoss
 
     /// <summary>
     /// Deep supervision (EGE-UNet's GT_BceDiceLoss): the loss of the final output plus the weighted losses of side
-    /// outputs, all already at the target's size. Without side outputs this is <see cref="Compute"/>.
+    /// outputs, all already at the target's size. Without side outputs this is <see cref="Compute(Tensor, Tensor)"/>.
     /// </summary>
     public Tensor Compute(Tensor probabilities, IReadOnlyList<Tensor> sideOutputs, IReadOnlyList<double> sideWeights, Tensor target)
     {

@@ -29,7 +29,7 @@ public class TrainCliTests : TempFolderTest
     }
 
     [Fact]
-    public void Train_prints_plain_epoch_lines_when_piped_and_ctrl_c_checkpoints_for_resume()
+    public async Task Train_prints_plain_epoch_lines_when_piped_and_ctrl_c_checkpoints_for_resume()
     {
         var data = Path.Combine(dir, "data");
         SyntheticLesions.Write(data, 48, 128);
@@ -50,7 +50,7 @@ public class TrainCliTests : TempFolderTest
         Assert.True(p.WaitForExit(120_000));
         p.WaitForExit();
         Assert.Equal(130, p.ExitCode);
-        Assert.Contains("stopping after this batch", stderr.Result);
+        Assert.Contains("stopping after this batch", await stderr);
         var folder = new RunFolder(run);
         Assert.True(File.Exists(folder.LastCheckpoint));
         Assert.Empty(Directory.GetFiles(Path.Combine(run, "checkpoints"), "*.tmp"));
