@@ -86,6 +86,8 @@ public sealed class SegmentationServer : IAsyncDisposable
             ["status"] = "ok",
             ["queue"] = new JsonObject { ["pending"] = service.Pending, ["capacity"] = service.Capacity },
         }));
+        // The page's threshold slider starts at the server's default (--threshold).
+        model["threshold"] = options.Threshold;
         app.MapGet("/api/model", () => Results.Json(model));
         app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options));
         app.MapFallback((HttpContext c) => Error(c, 404, $"no such endpoint: {c.Request.Method} {c.Request.Path}"));

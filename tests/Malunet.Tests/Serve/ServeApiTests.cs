@@ -222,6 +222,16 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task The_model_description_gives_the_page_the_servers_default_threshold()
+    {
+        await using var own = await ServerFixture.StartOwn(ServerFixture.Options with { Threshold = 0.3 });
+        var model = JsonNode.Parse(await own.Client.GetStringAsync("api/model"))!;
+        Assert.Equal(0.3, model["threshold"]!.GetValue<double>());
+        var page = await own.Client.GetStringAsync("");
+        Assert.Contains("m.threshold", page); // the slider reads it
+    }
+
+    [Fact]
     public async Task Uploads_stay_in_memory()
     {
         string temp = Environment.GetEnvironmentVariable("ASPNETCORE_TEMP") is { Length: > 0 } t ? t : Path.GetTempPath();
