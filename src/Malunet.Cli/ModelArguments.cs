@@ -33,6 +33,10 @@ public sealed class ModelArguments
     {
         try
         {
+            var name = r.GetValue(Model)!;
+            var given = new Option[] { SplitAtt, Bridge, BridgeOrder }.Where(o => r.GetResult(o) is { Implicit: false }).ToList();
+            if (given.Count > 0 && !ModelCatalog.TakesBridgeOptions(name))
+                throw new UsageException($"{string.Join(", ", given.Select(o => o.Name))} apply to malunet and its ablations, not to --model {name}");
             var cList = r.GetValue(CList);
             return ModelCatalog.Resolve(new ModelOptions
             {

@@ -6,13 +6,13 @@ namespace Malunet.Models;
 public static class ModelCatalog
 {
     private sealed record Entry(string Name, string Description, long[] DefaultCList, Func<ModelOptions, SegmentationModel> Build,
-                                string[]? Aliases = null);
+                                string[]? Aliases = null, bool MalunetFamily = false);
 
     private static readonly Entry[] Entries =
     {
         new("malunet", "MALUNet (Ruan et al., BIBM 2022): IEA + DGA stages, SAB+CAB bridge",
             new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, MalunetArchitecture.Malunet),
-            Aliases: new[] { "bu-iea-dga" }), // the paper's Table V name: IEA before DGA, both bridges
+            Aliases: new[] { "bu-iea-dga" }, MalunetFamily: true), // the paper's Table V name: IEA before DGA, both bridges
         Ablation(MalunetArchitecture.BasicUNet, "the MALUNet skeleton without attention (paper 'BU'): one 3x3 conv per stage"),
         Ablation(MalunetArchitecture.BuDga, "BU with DGA in place of the 3x3 conv of encoder stages 3-6 and decoder stages 1-4"),
         Ablation(MalunetArchitecture.BuEa, "BU with external attention (EAMLP, 64 memory units) before the deep stages' conv"),
@@ -29,7 +29,13 @@ public static class ModelCatalog
     };
 
     private static Entry Ablation(MalunetArchitecture a, string description) =>
-        new(a.Name, description, new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, a));
+        new(a.Name, description, new long[] { 8, 16, 24, 32, 48, 64 }, o => new MalunetModel(o, a), MalunetFamily: true);
+
+    /// <summary>
+    /// Whether the architecture reads <c>--split-att</c>, <c>--bridge</c> and <c>--bridge-order</c>: MALUNet and its
+    /// ablations do; UNet, UNeXt-S and EGE-UNet have no such parts.
+    /// </summary>
+    public static bool TakesBridgeOptions(string model) => Find(model).MalunetFamily;
 
     /// <summary>All architecture names with a one-line description.</summary>
     public static IEnumerable<(string Name, string Description)> List() => Entries.Select(e => (e.Name, e.Description));

@@ -137,4 +137,14 @@ public class OnnxCliTests : TempFolderTest
         using var b = NpyFile.Read(Path.Combine(dir, "torch.npy"));
         TensorAssert.Close(b, a, 1e-4, "ONNX Runtime against TorchSharp");
     }
+
+    [Fact]
+    public void Bridge_options_are_refused_for_architectures_without_a_bridge()
+    {
+        var r = CliRunner.Run("info", "--model", "unext-s", "--bridge", "false", "--split-att", "conv");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--split-att, --bridge apply to malunet and its ablations, not to --model unext-s", r.Stderr);
+        Assert.Equal(0, CliRunner.Run("info", "--model", "bu-cab", "--split-att", "conv").ExitCode);
+        Assert.Equal(0, CliRunner.Run("info", "--model", "egeunet").ExitCode);
+    }
 }
