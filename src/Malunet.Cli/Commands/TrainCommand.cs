@@ -80,13 +80,15 @@ public static class TrainCommand
                 if (r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
                 c.Device = r.GetValue(device.Device)!;
                 c.Threads = r.GetValue(device.Threads);
-                try { c.Validate(); }
-                catch (ArgumentException e) { throw new UsageException(e.Message); }
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
                 if (File.Exists(Path.Combine(outDir, "checkpoints", "last.safetensors")))
                     throw new UsageException($"{outDir} already holds a run; use --resume {outDir} or another --out");
                 run = new RunFolder(outDir);
             }
+
+            // Flags and config files alike (a resumed run's --epochs too) are checked here: a bad value is a usage error.
+            try { c.Validate(); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
 
             var outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
             {

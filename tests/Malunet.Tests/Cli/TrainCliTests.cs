@@ -59,6 +59,9 @@ public class TrainCliTests : TempFolderTest
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);
         Assert.Contains("resuming at epoch", resumed.Stdout);
         Assert.Contains("epoch 3:", resumed.Stdout);
+        var zero = CliRunner.Run("train", "--resume", run, "--epochs", "0");
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Contains("--epochs must be at least 1", zero.Stderr);
         Assert.Equal(3, folder.ReadMetrics().Count);
         Assert.True(File.Exists(folder.TestPath));
     }
