@@ -8,15 +8,17 @@ namespace Malunet.Inference;
 /// threads, the network runs the batches one after another on the calling thread, and each image's outputs are
 /// finished (resized back, thresholded, scored, encoded) on worker threads, so decoding and encoding use every core
 /// while the network works. Queues between the stages are bounded, so memory does not grow with the number of items.
-/// An item whose decoding or finishing fails with bad data is reported and the rest go on.
+/// An item whose decoding or finishing fails with bad data (or an unreadable file) is reported and the rest go on;
+/// any other error stops every stage and is thrown as it was.
 /// </summary>
 public static class ImagePipeline
 {
     /// <summary>
     /// Runs <paramref name="items"/> through the three stages. <paramref name="load"/> and <paramref name="finish"/> may
     /// run concurrently for different items; <paramref name="predict"/> runs on the calling thread, batch by batch, in
-    /// item order. <paramref name="failed"/> gets each item that threw <see cref="InvalidDataException"/> or
-    /// <see cref="IOException"/> in load or finish (serialised); <paramref name="progress"/> the number of items done.
+    /// item order. <paramref name="failed"/> gets each item that threw <see cref="InvalidDataException"/>,
+    /// <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> in load or finish (serialised);
+    /// <paramref name="progress"/> the number of items done.
     /// </summary>
     public static void Run<T>(IReadOnlyList<T> items, int batchSize, Func<T, CachedSample> load,
                               Func<IReadOnlyList<(T Item, CachedSample Sample)>, IReadOnlyList<float[]>> predict,
@@ -47,22 +49,27 @@ public static class ImagePipeline
                     {
                         var item = items[start + i];
                         try { batch[i] = (item, load(item)); }
-                        catch (Exception e) when (e is InvalidDataException or IOException) { Fail(item, e); }
+                        catch (Exception e) when (IsItemProblem(e)) { Fail(item, e); }
                     });
                     var ok = batch.Where(b => b != null).Select(b => b!.Value).ToList();
                     if (ok.Count > 0) await decoded.Writer.WriteAsync(ok, stop.Token);
                 }
             }
+            catch (Exception e) when (e is not OperationCanceledException) { stop.Cancel(); throw; }
             finally { decoded.Writer.TryComplete(); }
         });
 
         var finishers = Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
-            await foreach (var (item, sample, prob) in outputs.Reader.ReadAllAsync(stop.Token))
+            try
             {
-                try { finish(item, sample, prob); Done(); }
-                catch (Exception e) when (e is InvalidDataException or IOException) { Fail(item, e); }
+                await foreach (var (item, sample, prob) in outputs.Reader.ReadAllAsync(stop.Token))
+                {
+                    try { finish(item, sample, prob); Done(); }
+                    catch (Exception e) when (IsItemProblem(e)) { Fail(item, e); }
+                }
             }
+            catch (Exception e) when (e is not OperationCanceledException) { stop.Cancel(); throw; } // nobody may wait on a dead stage
         })).ToArray();
 
         try
@@ -79,13 +86,19 @@ public static class ImagePipeline
             outputs.Writer.TryComplete();
             Task.WaitAll(finishers.Append(decoder).ToArray());
         }
-        catch
+        catch (Exception caught)
         {
-            // A network or programming error: stop every stage, then let the first cause through.
+            // A network, disk or programming error in any stage: stop them all, then throw the first cause as it was
+            // (not the cancellation it caused elsewhere, nor an AggregateException around it).
             stop.Cancel();
             outputs.Writer.TryComplete();
             try { Task.WaitAll(finishers.Append(decoder).ToArray()); } catch (AggregateException) { }
-            throw;
+            var cause = finishers.Append(decoder).Where(t => t.IsFaulted).SelectMany(t => t.Exception!.Flatten().InnerExceptions)
+                            .FirstOrDefault(e => e is not OperationCanceledException)
+                        ?? (caught is AggregateException a ? a.Flatten().InnerExceptions.First() : caught);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
         }
     }
+
+    private static bool IsItemProblem(Exception e) => e is InvalidDataException or IOException or UnauthorizedAccessException;
 }
