@@ -1,3 +1,5 @@
+using Malunet.Training;
+using Malunet.Models;
 using System.CommandLine;
 using Malunet.Inference;
 using Malunet.Interop;

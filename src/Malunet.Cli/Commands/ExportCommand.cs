@@ -36,7 +36,7 @@ public static class ExportCommand
                 case "onnx":
                     int s = r.GetValue(size) ?? net.InputSize;
                     if (s <= 0 || s % net.SizeDivisor != 0) throw new UsageException($"--size must be a positive multiple of {net.SizeDivisor}, got {s}");
-                    Malunet.Interop.OnnxExporter.Export(net, outPath, s, s);
+                    Malunet.Models.OnnxExporter.Export(net, outPath, s, s);
                     break;
                 case "pth":
                     ModelCheckpoint.ExportForPyTorch(outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? outPath + ".pth" : outPath, net);

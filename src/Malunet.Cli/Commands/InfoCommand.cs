@@ -1,3 +1,4 @@
+using Malunet.Models;
 using System.CommandLine;
 using System.Text.Json;
 using Malunet.Interop;

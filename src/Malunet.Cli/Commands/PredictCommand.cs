@@ -1,3 +1,4 @@
+using Malunet.Models;
 using Malunet.Evaluation;
 using System.CommandLine;
 using System.Globalization;

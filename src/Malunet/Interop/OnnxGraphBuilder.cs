@@ -135,15 +135,6 @@ public sealed class OnnxGraphBuilder
 
     public string Relu(string x) => Node("Relu", new[] { x });
 
-    /// <summary>LayerNorm over the channel axis of an N x C x H x W map (channels-last LayerNormalization between transposes).</summary>
-    public string ChannelsFirstLayerNorm(string x, Tensor weight, Tensor bias, float eps)
-    {
-        var last = Node("Transpose", new[] { x }, Ints("perm", 0, 2, 3, 1));
-        var normed = Node("LayerNormalization", new[] { last, Initializer(weight, "ln_w"), Initializer(bias, "ln_b") },
-                          Int("axis", -1), Float("epsilon", eps));
-        return Node("Transpose", new[] { normed }, Ints("perm", 0, 3, 1, 2));
-    }
-
     /// <summary>nn.LayerNorm over the last axis.</summary>
     public string LayerNorm(string x, LayerNorm m) =>
         Node("LayerNormalization", new[] { x, Initializer(m.weight!, "ln_w"), Initializer(m.bias!, "ln_b") },
@@ -193,8 +184,11 @@ public sealed class OnnxGraphBuilder
     /// computes the same biased mean and variance in one fused kernel instead of seven elementwise and
     /// reduction nodes; the channel affine follows as Mul and Add.
     /// </summary>
-    public string GroupNorm(string x, GroupNorm m, long channels, long groups = 4, float eps = 1e-5f)
+    public string GroupNorm(string x, GroupNorm m)
     {
+        // Groups, channels and epsilon come from the module itself, so any GroupNorm exports as it computes.
+        long groups = m.num_groups, channels = m.weight!.shape[0];
+        float eps = (float)m.eps;
         var grouped = Node("Reshape", new[] { x, Int64s(0, groups, -1) });
         var ones = Floats(Enumerable.Repeat(1f, (int)groups).ToArray(), new[] { groups }, "gn_unit_scale");
         var zeros = Floats(new float[groups], new[] { groups }, "gn_zero_shift");

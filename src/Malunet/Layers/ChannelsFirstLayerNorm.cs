@@ -32,5 +32,12 @@ public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>, Interop.
         return (weight.reshape(-1, 1, 1) * normalised + bias.reshape(-1, 1, 1)).MoveToOuterDisposeScope();
     }
 
-    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x) => g.ChannelsFirstLayerNorm(x, weight, bias, (float)eps);
+    /// <summary>The ONNX form: channels-last LayerNormalization between two transposes.</summary>
+    public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
+    {
+        var last = g.Node("Transpose", new[] { x }, Interop.OnnxGraphBuilder.Ints("perm", 0, 2, 3, 1));
+        var normed = g.Node("LayerNormalization", new[] { last, g.Initializer(weight, "ln_w"), g.Initializer(bias, "ln_b") },
+                            Interop.OnnxGraphBuilder.Int("axis", -1), Interop.OnnxGraphBuilder.Float("epsilon", (float)eps));
+        return g.Node("Transpose", new[] { normed }, Interop.OnnxGraphBuilder.Ints("perm", 0, 3, 1, 2));
+    }
 }

@@ -34,5 +34,5 @@ public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>, IOnnxExp
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>
-        g.Conv(g.GroupNorm(g.Conv(x, conv1), norm_layer, norm_layer.weight!.shape[0]), conv2);
+        g.Conv(g.GroupNorm(g.Conv(x, conv1), norm_layer), conv2);
 }

@@ -62,7 +62,7 @@ public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>, IOnnxExpo
         var parts = g.Nodes("Split", new[] { x, g.Int64s(group, group, group, group) }, 4, OnnxGraphBuilder.Int("axis", 1));
         var cat = g.Node("Concat", new[] { g.Conv(parts[0], mda0), g.Conv(parts[1], mda1), g.Conv(parts[2], mda2), g.Conv(parts[3], mda3) },
                          OnnxGraphBuilder.Int("axis", 1));
-        var mixed = g.Gelu(g.Conv(g.GroupNorm(cat, norm_layer, 4 * group), conv));
+        var mixed = g.Gelu(g.Conv(g.GroupNorm(cat, norm_layer), conv));
         return gau.ExportOnnx(g, mixed);
     }
 }

@@ -82,6 +82,6 @@ public sealed class ExternalAttention : nn.Module<Tensor, Tensor>, IOnnxExportab
         var sum = g.Node("ReduceSum", new[] { attn, g.Int64s(1) }, OnnxGraphBuilder.Int("keepdims", 1));
         attn = g.Node("Div", new[] { attn, g.Add(sum, g.Scalar(1e-9f)) });
         var read = g.Node("Reshape", new[] { g.Conv1d(attn, linear_1), g.Node("Shape", new[] { x }) });
-        return g.Gelu(g.Add(g.GroupNorm(g.Conv(read, conv2), norm_layer, c), x));
+        return g.Gelu(g.Add(g.GroupNorm(g.Conv(read, conv2), norm_layer), x));
     }
 }

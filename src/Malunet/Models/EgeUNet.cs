@@ -108,14 +108,14 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
         var h = x;
         for (int i = 0; i < 5; i++)
         {
-            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(Stage(encoders[i], h, i), encoderNorms[i], encoderNorms[i].weight!.shape[0])));
+            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(Stage(encoders[i], h, i), encoderNorms[i])));
             skips[i] = h;
         }
         var deeper = g.Gelu(Stage(encoders[5], h, 5));
         h = deeper;
         for (int k = 0; k < 5; k++)
         {
-            var d = g.GroupNorm(Stage(decoders[k], h, k == 0 ? 5 : 6 - k), decoderNorms[k], decoderNorms[k].weight!.shape[0]);
+            var d = g.GroupNorm(Stage(decoders[k], h, k == 0 ? 5 : 6 - k), decoderNorms[k]);
             d = g.Gelu(k == 0 ? d : g.Upsample2x(d));
             var side = g.Conv(d, sideConvs[k]);
             var bridged = bridges[4 - k].ExportOnnx(g, deeper, skips[4 - k], side, k == 0 ? 1 : 2);

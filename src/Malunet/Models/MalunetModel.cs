@@ -1,3 +1,4 @@
+using Malunet.Models;
 using Malunet.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -195,21 +196,21 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
         return x;
     }
 
-    /// <summary>The same network as ONNX nodes (see <see cref="Interop.OnnxExporter"/>).</summary>
+    /// <summary>The same network as ONNX nodes (see <see cref="OnnxExporter"/>).</summary>
     public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
     {
         var skips = new string[5];
         var h = x;
         for (int i = 0; i < 5; i++)
         {
-            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(g.Module(h, encoders[i]), encoderNorms[i], encoderNorms[i].weight!.shape[0])));
+            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(g.Module(h, encoders[i]), encoderNorms[i])));
             skips[i] = h;
         }
         var bridged = bridge != null ? bridge.ExportOnnx(g, skips) : skips;
         h = g.Gelu(g.Module(h, encoders[5]));
-        h = g.Add(g.Gelu(g.GroupNorm(g.Module(h, decoders[0]), decoderNorms[0], decoderNorms[0].weight!.shape[0])), bridged[4]);
+        h = g.Add(g.Gelu(g.GroupNorm(g.Module(h, decoders[0]), decoderNorms[0])), bridged[4]);
         for (int k = 1; k < 5; k++)
-            h = g.Add(g.Gelu(g.Upsample2x(g.GroupNorm(g.Module(h, decoders[k]), decoderNorms[k], decoderNorms[k].weight!.shape[0]))), bridged[4 - k]);
+            h = g.Add(g.Gelu(g.Upsample2x(g.GroupNorm(g.Module(h, decoders[k]), decoderNorms[k]))), bridged[4 - k]);
         return g.Sigmoid(g.Upsample2x(g.Conv(h, final)));
     }
 }

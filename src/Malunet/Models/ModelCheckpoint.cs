@@ -28,6 +28,12 @@ public static class ModelCheckpoint
 {
     public const string FormatTag = "malunet-model/1";
 
+    /// <summary>
+    /// What a training checkpoint (<c>last.safetensors</c>: weights, optimizer moments, position) calls itself; it is
+    /// written by the trainer, and weights are read out of it here.
+    /// </summary>
+    public const string TrainingFormatTag = "malunet-train/1";
+
     /// <summary>Metadata key of the network's input size (absent in older checkpoints: 256).</summary>
     public const string InputSizeKey = "input_size";
 
@@ -72,7 +78,7 @@ public static class ModelCheckpoint
             var (tensors, meta) = Safetensors.Read(path);
             if (meta.TryGetValue("format", out var f) && f == FormatTag && meta.TryGetValue("model_options", out var o))
                 return new WeightsFile(path, WeightsKind.Malunet, tensors, ModelOptions.FromJson(JsonNode.Parse(o)!), meta);
-            if (f == Training.TrainingState.FormatTag && meta.TryGetValue("model_options", out var to))
+            if (f == TrainingFormatTag && meta.TryGetValue("model_options", out var to))
             {
                 // A training checkpoint (last.safetensors): the model tensors without the optimizer moments.
                 foreach (var k in tensors.Keys.Where(k => k.StartsWith("optim.", StringComparison.Ordinal)).ToList())

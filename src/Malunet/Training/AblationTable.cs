@@ -1,3 +1,4 @@
+using Malunet.Models;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;

@@ -13,7 +13,7 @@ namespace Malunet.Training;
 /// </summary>
 public sealed record TrainingState(int Epoch, int Batch, long OptimizerSteps, double BestScore, int BestEpoch)
 {
-    public const string FormatTag = "malunet-train/1";
+    public const string FormatTag = ModelCheckpoint.TrainingFormatTag;
 
     public static void Save(string path, SegmentationModel model, AdamW optimizer, TrainingState state, TrainingConfig config)
     {

@@ -1,3 +1,4 @@
+using Malunet.Training;
 using System.Text.Json.Nodes;
 using Malunet.Data;
 using Malunet.Evaluation;

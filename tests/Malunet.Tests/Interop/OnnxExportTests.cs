@@ -54,4 +54,20 @@ public class OnnxExportTests : TempFolderTest
         Assert.Contains("\"split_att\":\"fc\"", onnx.ModelOptionsJson);
         Assert.Throws<ArgumentException>(() => onnx.Run(rand(1, 3, 128, 128)));
     }
+
+    [Theory]
+    [InlineData(4, 1e-5)]
+    [InlineData(8, 1e-3)]
+    public void GroupNorm_exports_with_the_modules_own_groups_and_epsilon(int groups, double eps)
+    {
+        using var scope = NewDisposeScope();
+        var norm = nn.GroupNorm(groups, 16, eps);
+        using (no_grad()) { norm.weight!.copy_(rand(16) + 0.5); norm.bias!.copy_(rand(16) - 0.5); }
+        var g = new OnnxGraphBuilder { InputHeight = 8, InputWidth = 8 };
+        var y = g.GroupNorm("x", norm);
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel("x", g.Node("Identity", new[] { y }), 16, 8, 8, "test"));
+        using var engine = new OnnxEngine(bytes, "groupnorm");
+        var x = randn(2, 16, 8, 8).mul(3).add(1);
+        TensorAssert.Close(norm.call(x), engine.Run(x), 1e-5, $"GroupNorm({groups}, eps {eps})");
+    }
 }

@@ -1,3 +1,4 @@
+using Malunet.Training;
 using Malunet.Data;
 using Malunet.Evaluation;
 using Malunet.Models;

@@ -38,7 +38,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         var weights = BundledWeights.Find()!;
         var model = ModelCheckpoint.Load(weights);
-        IInferenceEngine engine = onnx ? new OnnxEngine(Malunet.Interop.OnnxExporter.ToBytes(model), "bundled") : new TorchEngine(model, CPU);
+        IInferenceEngine engine = onnx ? new OnnxEngine(Malunet.Models.OnnxExporter.ToBytes(model), "bundled") : new TorchEngine(model, CPU);
         var service = new SegmentationService(new ImagePredictor(engine), options);
         var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options);
         return (server, service);

@@ -1,7 +1,7 @@
+using Malunet.Interop;
 using Google.Protobuf;
-using Malunet.Models;
 
-namespace Malunet.Interop;
+namespace Malunet.Models;
 
 /// <summary>
 /// Writes a network as an ONNX model (opset 17): input <c>image</c> of shape [batch, C, H, W] (dynamic batch, fixed
@@ -32,7 +32,7 @@ public static class OnnxExporter
         named.Output.Add("probabilities");
         g.Graph.Node.Add(named);
         var proto = g.ToModel("image", "probabilities", model.Options.InputChannels, height, width,
-                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (see Preprocessing); output: sigmoid probabilities");
+                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (see Malunet's Data/Preprocessing.cs); output: sigmoid probabilities");
         var meta = new Onnx.StringStringEntryProto { Key = "model_options", Value = model.Options.ToJson().ToJsonString() };
         proto.MetadataProps.Add(meta);
         return proto.ToByteArray();

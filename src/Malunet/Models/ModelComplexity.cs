@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Malunet.Interop;
+namespace Malunet.Models;
 
 /// <summary>Parameter and multiply-accumulate counts of a network, as the paper (and thop 0.1.1) counts them.</summary>
 public sealed record ComplexityReport(

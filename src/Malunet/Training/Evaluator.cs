@@ -1,10 +1,10 @@
+using Malunet.Evaluation;
 using Malunet.Data;
 using Malunet.Models;
-using Malunet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Malunet.Evaluation;
+namespace Malunet.Training;
 
 /// <summary>Loss and pooled metrics of a network on cached samples.</summary>
 public sealed record EvaluationResult(ConfusionMetrics Metrics, double MeanLoss, int Images);

@@ -1,10 +1,10 @@
+using Malunet.Inference;
 using System.Diagnostics;
 using Malunet.Models;
-using Malunet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Malunet.Inference;
+namespace Malunet.Training;
 
 /// <summary>Timing summary in milliseconds.</summary>
 public sealed record Timing(double MedianMs, double P95Ms, double MeanMs, int Runs)
