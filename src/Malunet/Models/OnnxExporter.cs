@@ -32,7 +32,7 @@ public static class OnnxExporter
         named.Output.Add("probabilities");
         g.Graph.Node.Add(named);
         var proto = g.ToModel("image", "probabilities", model.Options.InputChannels, height, width,
-                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (see Malunet's Data/Preprocessing.cs); output: sigmoid probabilities");
+                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (the official preprocessing); output: sigmoid probabilities");
         var meta = new Onnx.StringStringEntryProto { Key = "model_options", Value = model.Options.ToJson().ToJsonString() };
         proto.MetadataProps.Add(meta);
         return proto.ToByteArray();
