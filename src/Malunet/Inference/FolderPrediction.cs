@@ -21,9 +21,9 @@ public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyL
 /// folder): for each image, at its original size, <c>&lt;id&gt;_mask.png</c> (lossless), <c>&lt;id&gt;_overlay.jpg</c>
 /// (or .png) and optionally <c>&lt;id&gt;_prob.png</c>; then <c>summary.csv</c> with the lesion areas, in file order.
 /// Every file is written under a temporary name and renamed, and each image's summary row is kept in
-/// <c>.malunet/rows/</c> as the mark that the image is finished: a rerun skips finished images, so a killed or
-/// pre-empted shard redoes only what is missing, and whichever shard sees every image finished writes summary.csv,
-/// the same as one plain run's.
+/// <c>.malunet/rows/</c> as the mark that the image is finished: a rerun skips the batches whose images are all
+/// finished, so a killed or pre-empted shard redoes only the batches with something missing, and whichever shard sees
+/// every image finished writes summary.csv, the same as one plain run's.
 /// </summary>
 public static class FolderPrediction
 {
@@ -68,7 +68,9 @@ public static class FolderPrediction
         Directory.CreateDirectory(Path.Combine(outDir, StateFolder, "rows"));
         var ids = OutputIds(files);
         var mine = shard.Select(Enumerable.Range(0, files.Count).ToList(), batchSize);
-        var todo = mine.Where(i => overwrite || !Finished(outDir, ids[i], outputs)).ToList();
+        // A rerun redoes every batch with a missing output, whole: each image then runs in the same batch as in one
+        // plain run, so what is written again equals it byte for byte.
+        var todo = mine.Chunk(batchSize).Where(block => overwrite || block.Any(i => !Finished(outDir, ids[i], outputs))).SelectMany(b => b).ToList();
         var failures = new List<DataProblem>();
         int written = 0;
         var stages = new StageClock("decode", "network", "resize back", "encode");
