@@ -8,8 +8,6 @@ namespace Malunet.Data;
 public sealed record DatasetScan(string Root, string Layout, IReadOnlyList<Sample> Samples, IReadOnlyList<DataProblem> Problems)
 {
     public bool HasParts => Samples.Any(s => s.Subset != DatasetScanner.WholeFolder);
-
-    public IEnumerable<Sample> InSubset(params string[] subsets) => Samples.Where(s => subsets.Contains(s.Subset));
 }
 
 /// <summary>

@@ -10,8 +10,8 @@ public sealed record MaskScores(double Dice, double IoU, double Hd95, long Predi
 /// the other, in pixels (MONAI's <c>compute_hausdorff_distance(percentile=95)</c>); 0 when both masks are empty and
 /// NaN when exactly one is. Boundary pixels are foreground pixels with a background 4-neighbour or on the image edge.
 /// Distances are exact nearest-boundary-pixel distances found through a bucket grid of boundary pixels, so a
-/// full-resolution mask costs about as much as its perimeter. (<see cref="SquaredDistanceTransform"/> is the exact
-/// Euclidean distance transform of Felzenszwalb and Huttenlocher, kept as the reference the tests compare with.)
+/// full-resolution mask costs about as much as its perimeter. (The tests compare them with an exact Euclidean distance
+/// transform, Felzenszwalb and Huttenlocher's.)
 /// </summary>
 public static class MaskMetrics
 {
@@ -122,57 +122,6 @@ public static class MaskMetrics
             result[k] = Math.Sqrt(best);
         }
         return result;
-    }
-
-    /// <summary>In-place exact squared Euclidean distance transform of a grid (0 at sites, +inf elsewhere).</summary>
-    public static void SquaredDistanceTransform(float[] grid, int width, int height)
-    {
-        int n = Math.Max(width, height);
-        var line = new float[n];
-        var outLine = new float[n];
-        var v = new int[n];
-        var z = new float[n + 1];
-        for (int x = 0; x < width; x++)
-        {
-            for (int y = 0; y < height; y++) line[y] = grid[y * width + x];
-            Transform1D(line, height, outLine, v, z);
-            for (int y = 0; y < height; y++) grid[y * width + x] = outLine[y];
-        }
-        for (int y = 0; y < height; y++)
-        {
-            Array.Copy(grid, y * width, line, 0, width);
-            Transform1D(line, width, outLine, v, z);
-            Array.Copy(outLine, 0, grid, y * width, width);
-        }
-    }
-
-    // Lower envelope of parabolas (Felzenszwalb and Huttenlocher, 2012).
-    private static void Transform1D(float[] f, int n, float[] d, int[] v, float[] z)
-    {
-        int k = -1;
-        for (int q = 0; q < n; q++)
-        {
-            if (float.IsPositiveInfinity(f[q])) continue;
-            if (k < 0) { k = 0; v[0] = q; z[0] = float.NegativeInfinity; z[1] = float.PositiveInfinity; continue; }
-            float s;
-            while (true)
-            {
-                int p = v[k];
-                s = ((f[q] + (float)q * q) - (f[p] + (float)p * p)) / (2f * (q - p));
-                if (s <= z[k] && k > 0) { k--; continue; } // z[0] = -inf ends the loop at k = 0
-                break;
-            }
-            k++;
-            v[k] = q; z[k] = s; z[k + 1] = float.PositiveInfinity;
-        }
-        if (k < 0) { for (int q = 0; q < n; q++) d[q] = float.PositiveInfinity; return; }
-        int j = 0;
-        for (int q = 0; q < n; q++)
-        {
-            while (z[j + 1] < q) j++;
-            float dq = q - v[j];
-            d[q] = dq * dq + f[v[j]];
-        }
     }
 
     /// <summary>Linear-interpolated percentile (NumPy's default), as MONAI uses.</summary>

@@ -42,12 +42,4 @@ public static class OriginalResolution
         var up = ProbabilityResize.ResizeWindow(prob, n, n, W, H, x0, y0, ww, wh);
         return MaskMetrics.Compute(MaskMetrics.Threshold(up, threshold), truth, ww, wh);
     }
-
-    /// <summary>The same scores computed naively over the whole image (for tests).</summary>
-    public static MaskScores ScoreFull(float[] prob, int n, Image8 mask, double threshold)
-    {
-        var up = ProbabilityResize.Resize(prob, n, n, mask.Width, mask.Height);
-        var truth = mask.Pixels.Select(v => v >= 128).ToArray();
-        return MaskMetrics.Compute(MaskMetrics.Threshold(up, threshold), truth, mask.Width, mask.Height);
-    }
 }

@@ -51,7 +51,7 @@ public class MaskMetricsTests
         var g = new float[7 * 5];
         Array.Fill(g, float.PositiveInfinity);
         g[2 * 7 + 3] = 0; // site at (3, 2)
-        MaskMetrics.SquaredDistanceTransform(g, 7, 5);
+        DistanceTransformReference.SquaredDistanceTransform(g, 7, 5);
         for (int y = 0; y < 5; y++) for (int x = 0; x < 7; x++) Assert.Equal((x - 3) * (x - 3) + (y - 2) * (y - 2), g[y * 7 + x]);
     }
 
@@ -88,7 +88,7 @@ public class NearestDistanceTests
             var grid = new float[w * h];
             Array.Fill(grid, float.PositiveInfinity);
             foreach (var t in targets) grid[t] = 0;
-            MaskMetrics.SquaredDistanceTransform(grid, w, h);
+            DistanceTransformReference.SquaredDistanceTransform(grid, w, h);
             var d = MaskMetrics.NearestDistances(queries, targets, w);
             for (int k = 0; k < queries.Count; k++) Assert.Equal(Math.Sqrt(grid[queries[k]]), d[k], 9);
         }
