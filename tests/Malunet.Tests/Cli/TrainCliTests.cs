@@ -41,11 +41,11 @@ public class TrainCliTests : TempFolderTest
         using var p = Process.Start(psi)!;
         var stdout = new List<string>();
         var started = new ManualResetEventSlim();
-        p.OutputDataReceived += (_, e) => { if (e.Data == null) return; lock (stdout) stdout.Add(e.Data); if (e.Data.StartsWith("split:")) started.Set(); };
+        p.OutputDataReceived += (_, e) => { if (e.Data == null) return; lock (stdout) stdout.Add(e.Data); if (e.Data.StartsWith("epoch 1:")) started.Set(); };
         var stderr = p.StandardError.ReadToEndAsync();
         p.BeginOutputReadLine();
-        Assert.True(started.Wait(TimeSpan.FromMinutes(2)), "training did not start");
-        Thread.Sleep(1500);
+        // The signal lands in epoch 2 of 3: after a line that says training runs, with no sleep to guess it.
+        Assert.True(started.Wait(TimeSpan.FromMinutes(2)), "epoch 1 did not finish");
         using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
         Assert.True(p.WaitForExit(120_000));
         p.WaitForExit();
