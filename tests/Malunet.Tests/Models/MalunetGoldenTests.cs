@@ -20,7 +20,7 @@ public class MalunetGoldenTests
     }
 
     [Fact]
-    public void Output_matches_official_within_1e4()
+    public void Output_matches_official_within_3e5()
     {
         using var scope = NewDisposeScope();
         var io = SharedData.ReadGroup("io");
@@ -28,7 +28,8 @@ public class MalunetGoldenTests
         using var _ = torch.no_grad();
         var y = model.call(io["input"]);
         double diff = TensorAssert.MaxAbsDiff(y, io["output"]);
-        Assert.True(diff <= 1e-4, $"output max |diff| {diff:E3}");
+        // Measured 1.0e-5 (the fixture's README: float32 against float64 3.6e-6, 1 against 2 threads 3.0e-6).
+        Assert.True(diff <= 3e-5, $"output max |diff| {diff:E3}");
     }
 
     [Fact]
@@ -51,7 +52,8 @@ public class MalunetGoldenTests
             var got = recorded[key];
             double scale = Math.Max(1.0, want.abs().max().item<float>());
             double diff = TensorAssert.MaxAbsDiff(got, want);
-            if (diff > 1e-4 * scale) failures.Add($"{name}: max |diff| {diff:E3} > {1e-4 * scale:E3}");
+            // Measured at most 5.4e-6 x max(1, max |t|) (decoder1's EA block, values up to 10).
+            if (diff > 2e-5 * scale) failures.Add($"{name}: max |diff| {diff:E3} > {2e-5 * scale:E3}");
         }
         Assert.Equal(41, expected.Count);
         Assert.True(failures.Count == 0, string.Join("\n", failures));
