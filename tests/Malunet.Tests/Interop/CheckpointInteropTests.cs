@@ -152,4 +152,25 @@ public class CheckpointInteropTests : TempFolderTest
 
         Assert.Throws<FileNotFoundException>(() => ModelCheckpoint.Read(Path.Combine(dir, "missing.pth")));
     }
+
+    [Fact]
+    public void Weights_after_one_step_where_the_ea_linears_differ_survive_our_checkpoint_and_pth()
+    {
+        using var scope = NewDisposeScope();
+        var after = SharedData.ReadGroup("weights_after_step1");
+        var model = ModelCatalog.Create(new ModelOptions());
+        StateDict.Load(model, after, "weights_after_step1");
+        // After a step linear_1 is no longer linear_0 transposed: the two are independent parameters.
+        var l0 = after["encoder4.0.linear_0.weight"];
+        var l1 = after["encoder4.0.linear_1.weight"];
+        Assert.True(TensorAssert.MaxAbsDiff(l1, l0.permute(1, 0, 2)) > 1e-6);
+        foreach (var path in new[] { Path.Combine(dir, "after.safetensors"), Path.Combine(dir, "after.pth") })
+        {
+            if (path.EndsWith(".pth")) ModelCheckpoint.ExportForPyTorch(path, model);
+            else ModelCheckpoint.Save(path, model);
+            var back = ModelCheckpoint.Load(path, new ModelOptions());
+            var state = back.state_dict();
+            foreach (var (k, t) in after) Assert.True(TensorAssert.MaxAbsDiff(state[k], t) == 0, $"{k} changed through {Path.GetExtension(path)}");
+        }
+    }
 }
