@@ -147,4 +147,18 @@ public class OnnxCliTests : TempFolderTest
         Assert.Equal(0, CliRunner.Run("info", "--model", "bu-cab", "--split-att", "conv").ExitCode);
         Assert.Equal(0, CliRunner.Run("info", "--model", "egeunet").ExitCode);
     }
+
+    [Fact]
+    public void Bench_reports_counts_and_positive_timings_for_both_engines_and_a_training_step()
+    {
+        var r = CliRunner.Run("bench", "--runs", "2", "--train", "--size", "64");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("params     175,031 (thop) / 177,943 (all)", r.Stdout);
+        var medians = System.Text.RegularExpressions.Regex.Matches(r.Stdout, @"median ([0-9.]+) ms").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(5, medians.Count); // torch batch 1 and 8, ONNX batch 1 and 8, the training step
+        Assert.All(medians, m => Assert.True(m > 0));
+        Assert.Contains("engine     onnx", r.Stdout);
+        Assert.Contains("train step median", r.Stdout);
+        Assert.Equal(2, CliRunner.Run("bench", "--size", "30").ExitCode); // not a multiple of 32
+    }
 }
