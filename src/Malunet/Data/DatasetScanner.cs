@@ -85,16 +85,21 @@ public static class DatasetScanner
         var level = new List<string> { root };
         for (int depth = 0; depth <= SearchDepth && level.Count > 0; depth++)
         {
+            var next = new List<string>();
             foreach (var folder in level)
-                if (TryScan(folder, suffixes) is { } scan) return scan;
-            level = level.SelectMany(SubfoldersOf).ToList();
+            {
+                var subfolders = SubfoldersOf(folder); // listed once: for PH2's case folders and for the next level
+                if (TryScan(folder, subfolders, suffixes) is { } scan) return scan;
+                next.AddRange(subfolders);
+            }
+            level = next;
         }
         throw new InvalidDataException(
             $"{root}: no known dataset layout within {SearchDepth} folder levels (ISIC 2016/2017/2018 challenge folders, HAM10000, PH2, " +
             "train/images + train/masks, or images/ + masks/)");
     }
 
-    private static IEnumerable<string> SubfoldersOf(string folder)
+    private static IReadOnlyList<string> SubfoldersOf(string folder)
     {
         try
         {
@@ -104,7 +109,7 @@ public static class DatasetScanner
         catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
     }
 
-    private static DatasetScan? TryScan(string folder, string[] suffixes)
+    private static DatasetScan? TryScan(string folder, IReadOnlyList<string> subfolders, string[] suffixes)
     {
         foreach (var (layout, parts) in FolderLayouts)
         {
@@ -122,16 +127,16 @@ public static class DatasetScanner
             }
             return new DatasetScan(folder, layout, samples, problems);
         }
-        return TryScanPh2(folder, suffixes);
+        return TryScanPh2(folder, subfolders, suffixes);
     }
 
     /// <summary>
     /// PH2: one folder per case, <c>IMD002/IMD002_Dermoscopic_Image/IMD002.bmp</c> with the mask in
     /// <c>IMD002/IMD002_lesion/</c>; the <c>_roi</c> folders beside them and <c>PH2_dataset.txt</c> are not needed.
     /// </summary>
-    private static DatasetScan? TryScanPh2(string folder, string[] suffixes)
+    private static DatasetScan? TryScanPh2(string folder, IReadOnlyList<string> subfolders, string[] suffixes)
     {
-        var cases = SubfoldersOf(folder).Where(c => Directory.Exists(Ph2Folder(c, "_Dermoscopic_Image"))).ToList();
+        var cases = subfolders.Where(c => Directory.Exists(Ph2Folder(c, "_Dermoscopic_Image"))).ToList();
         if (cases.Count == 0) return null;
         var samples = new List<Sample>();
         var problems = new List<DataProblem>();

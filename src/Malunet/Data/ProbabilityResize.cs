@@ -73,20 +73,8 @@ public static class ProbabilityResize
     private static void Interpolate<TSink>(float[] src, int sw, int sh, int dw, int dh, int wx, int wy, int ww, int wh, TSink sink)
         where TSink : struct, ISink
     {
-        var x0 = new int[ww]; var x1 = new int[ww]; var fx = new float[ww];
-        for (int x = 0; x < ww; x++)
-        {
-            double s = Math.Max(0, (wx + x + 0.5) * sw / dw - 0.5);
-            int i = Math.Min((int)s, sw - 1);
-            x0[x] = i; x1[x] = Math.Min(i + 1, sw - 1); fx[x] = (float)(s - i);
-        }
-        var ys = new int[wh]; var ys1 = new int[wh]; var fy = new float[wh];
-        for (int y = 0; y < wh; y++)
-        {
-            double s = Math.Max(0, (wy + y + 0.5) * sh / dh - 0.5);
-            int j = Math.Min((int)s, sh - 1);
-            ys[y] = j; ys1[y] = Math.Min(j + 1, sh - 1); fy[y] = (float)(s - j);
-        }
+        var (x0, x1, fx) = SourceTaps(wx, ww, sw, dw);
+        var (ys, ys1, fy) = SourceTaps(wy, wh, sh, dh);
         int firstRow = ys[0], lastRow = ys1[wh - 1];
         var rows = GC.AllocateUninitializedArray<float>(checked((lastRow - firstRow + 1) * ww));
         for (int j = firstRow; j <= lastRow; j++)
@@ -101,6 +89,23 @@ public static class ProbabilityResize
             sink.PutRow((long)y * ww, line);
             return line;
         }, _ => { });
+    }
+
+    /// <summary>
+    /// For output positions <c>start .. start+count-1</c> along one axis (source length <paramref name="src"/>, output
+    /// length <paramref name="dst"/>): the two source pixels each interpolates and the weight of the second, with pixel
+    /// centres aligned and the edges clamped.
+    /// </summary>
+    private static (int[] First, int[] Second, float[] Weight) SourceTaps(int start, int count, int src, int dst)
+    {
+        var first = new int[count]; var second = new int[count]; var weight = new float[count];
+        for (int k = 0; k < count; k++)
+        {
+            double s = Math.Max(0, (start + k + 0.5) * src / dst - 0.5);
+            int i = Math.Min((int)s, src - 1);
+            first[k] = i; second[k] = Math.Min(i + 1, src - 1); weight[k] = (float)(s - i);
+        }
+        return (first, second, weight);
     }
 
     /// <summary><c>line = top + (bottom - top) * f</c>, a vector at a time.</summary>
