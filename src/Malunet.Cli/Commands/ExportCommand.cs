@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Malunet.Cli.Web;
+using Malunet.Interop;
 using Malunet.Models;
 using Malunet.Native;
 
@@ -13,23 +15,26 @@ public static class ExportCommand
         var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth (default: the bundled ISIC 2017 weights)" };
         var format = new Option<string>("--format")
         {
-            Description = "onnx (graph with weights, opset 17), pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
+            Description = "onnx (graph with weights, opset 17), web (a static site that segments in the browser: --output is a folder), pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",
             Required = true,
         };
-        format.AcceptOnlyFromAmong("onnx", "pth", "safetensors", "malunet");
+        format.AcceptOnlyFromAmong("onnx", "web", "pth", "safetensors", "malunet");
         var size = new Option<int?>("--size") { Description = "ONNX input height and width (default: the size the weights were trained at)" };
-        var output = new Option<string>("--output") { Description = "Output file", Required = true };
-        var cmd = new Command("export", "Export a network: ONNX graph, PyTorch state_dict (.pth, safetensors), or our checkpoint");
+        var output = new Option<string>("--output") { Description = "Output file (a folder for --format web)", Required = true };
+        var threshold = new Option<double>("--threshold") { Description = "--format web: the threshold the page starts at", DefaultValueFactory = _ => 0.5 };
+        var cmd = new Command("export", "Export a network: ONNX graph, a static web page that runs it in the browser, PyTorch state_dict (.pth, safetensors), or our checkpoint");
         cmd.Options.Add(weights);
         cmd.Options.Add(format);
         cmd.Options.Add(output);
         cmd.Options.Add(size);
+        cmd.Options.Add(threshold);
         model.AddTo(cmd);
         cmd.SetAction(r =>
         {
             model.Bind(r);
             TorchRuntime.EnsureLoaded();
-            var net = model.Load(r, model.WeightsOrBundled(r, r.GetValue(weights)));
+            var weightsPath = model.WeightsOrBundled(r, r.GetValue(weights));
+            var net = model.Load(r, weightsPath);
             var outPath = r.GetValue(output)!;
             switch (r.GetValue(format))
             {
@@ -38,6 +43,14 @@ public static class ExportCommand
                     if (s <= 0 || s % net.SizeDivisor != 0) throw new UsageException($"--size must be a positive multiple of {net.SizeDivisor}, got {s}");
                     Malunet.Models.OnnxExporter.Export(net, outPath, s, s);
                     break;
+                case "web":
+                    if (r.GetValue(threshold) is <= 0 or >= 1) throw new UsageException($"--threshold must be in (0, 1), got {r.GetValue(threshold)}");
+                    if (net is not IOnnxExportable) throw new UsageException($"--format web: --model {net.Options.Model} has no ONNX form, so it cannot run in a browser");
+                    if (r.GetValue(size) is { } webSize && webSize != net.InputSize) throw new UsageException($"--format web runs the network at the size it was trained at ({net.InputSize}); leave out --size");
+                    var site = WebSite.Describe(ServeCommand.Describe(net, weightsPath), r.GetValue(threshold), hasOnnx: true, server: false, defaultMode: "browser");
+                    WebSite.Export(outPath, OnnxExporter.ToBytes(net), site);
+                    Console.WriteLine($"wrote {Path.GetFullPath(outPath)}: serve it with any static web server (python3 -m http.server in that folder), nothing is uploaded");
+                    return 0;
                 case "pth":
                     ModelCheckpoint.ExportForPyTorch(outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? outPath + ".pth" : outPath, net);
                     break;

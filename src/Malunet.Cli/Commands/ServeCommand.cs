@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Malunet.Cli.Serve;
+using Malunet.Cli.Web;
 using Malunet.Inference;
 using Malunet.Interop;
 using Malunet.Models;
@@ -53,14 +54,18 @@ public static class ServeCommand
             var net = model.Load(r, weightsPath);
             var description = Describe(net, weightsPath);
             var onnx = r.GetValue(engineOpt) == "onnx";
+            // The ONNX form serves the page's browser mode, and the server too with --engine onnx.
+            byte[]? onnxModel = net is IOnnxExportable ? OnnxExporter.ToBytes(net) : null;
+            if (onnx && onnxModel == null) throw new UsageException($"--engine onnx: --model {net.Options.Model} has no ONNX form");
             IInferenceEngine engine = onnx
-                ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(weightsPath), r.GetValue(device.Threads))
+                ? new OnnxEngine(onnxModel!, Path.GetFileName(weightsPath), r.GetValue(device.Threads))
                 : new TorchEngine(net, dev);
             description["engine"] = engine.Name;
             using var _ = engine;
             using var service = new SegmentationService(new ImagePredictor(engine, engine.InputSize, options.TestTimeAugmentation), options);
-            await using var server = await SegmentationServer.StartAsync(service, description, options);
+            await using var server = await SegmentationServer.StartAsync(service, description, options, onnxModel);
             Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
+            if (onnxModel != null && WebSite.OrtProblem() is { } missing) Console.Error.WriteLine($"malunet serve: the page segments on the server only: {missing}");
             try { await server.WaitForShutdownAsync(cancel); }
             catch (OperationCanceledException) { }
             Console.Error.WriteLine("malunet serve: stopped");
@@ -83,6 +88,7 @@ public static class ServeCommand
             ["parameters_all_tensors"] = counts.Parameters,
             ["macs"] = counts.Macs,
             ["input"] = $"{net.Options.InputChannels}x{net.InputSize}x{net.InputSize}",
+            ["input_size"] = net.InputSize,
             ["weights"] = Path.GetFileName(weightsPath),
             ["bundled"] = isBundled,
             ["card"] = isBundled ? BundledWeights.Card(net.Options.Model) : null,

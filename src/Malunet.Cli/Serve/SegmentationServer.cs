@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -10,6 +9,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Malunet.Cli.Web;
 
 namespace Malunet.Cli.Serve;
 
@@ -17,7 +17,10 @@ namespace Malunet.Cli.Serve;
 /// <c>malunet serve</c>: an ASP.NET Core minimal API on Kestrel with one page. <c>GET /</c> is the page,
 /// <c>POST /api/segment</c> segments an image (multipart form or a raw image body) and answers JSON or, with
 /// <c>Accept: image/png</c>, the mask PNG; <c>GET /api/health</c> and <c>GET /api/model</c> describe the server.
-/// Every refusal is a 4xx/5xx status with <c>{"error": "..."}</c>; the server keeps serving.
+/// The page's browser mode needs only static files: <c>model.json</c>, <c>model.onnx</c> and <c>ort/*</c>
+/// (<see cref="WebSite"/>). Every response carries the cross-origin isolation headers, so the page may run the
+/// network on several WebAssembly threads. Every refusal is a 4xx/5xx status with <c>{"error": "..."}</c>; the
+/// server keeps serving.
 /// </summary>
 public sealed class SegmentationServer : IAsyncDisposable
 {
@@ -34,8 +37,11 @@ public sealed class SegmentationServer : IAsyncDisposable
     public IReadOnlyList<string> Addresses =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
 
-    /// <summary>Builds and starts the server; <paramref name="model"/> is what <c>/api/model</c> reports.</summary>
-    public static async Task<SegmentationServer> StartAsync(SegmentationService service, JsonObject model, ServeOptions options)
+    /// <summary>
+    /// Builds and starts the server; <paramref name="model"/> is what <c>/api/model</c> reports, <paramref name="onnx"/>
+    /// the network for the page's browser mode (null: the page segments on the server only).
+    /// </summary>
+    public static async Task<SegmentationServer> StartAsync(SegmentationService service, JsonObject model, ServeOptions options, byte[]? onnx = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>(), ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -59,6 +65,8 @@ public sealed class SegmentationServer : IAsyncDisposable
         {
             var clock = Stopwatch.StartNew();
             context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            context.Response.Headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            context.Response.Headers["Cross-Origin-Embedder-Policy"] = "require-corp";
             try { await next(context); }
             catch (RequestProblem p) { await Error(context, p.Status, p.Message); }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -80,7 +88,8 @@ public sealed class SegmentationServer : IAsyncDisposable
                 Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {context.Request.Method} {context.Request.Path} -> {context.Response.StatusCode} in {clock.Elapsed.TotalMilliseconds:F0} ms");
         });
 
-        app.MapGet("/", () => Results.Text(Page.Value, "text/html; charset=utf-8"));
+        app.MapGet("/", () => Results.Text(WebSite.Page, "text/html; charset=utf-8"));
+        app.MapGet("/index.html", () => Results.Text(WebSite.Page, "text/html; charset=utf-8"));
         app.MapGet("/api/health", () => Results.Json(new JsonObject
         {
             ["status"] = "ok",
@@ -89,6 +98,20 @@ public sealed class SegmentationServer : IAsyncDisposable
         // The page's threshold slider starts at the server's default (--threshold).
         model["threshold"] = options.Threshold;
         app.MapGet("/api/model", () => Results.Json(model));
+        // The browser mode: with an ONNX form and ONNX Runtime Web present it is where the page starts (test-time
+        // augmentation runs on the server only).
+        bool browser = onnx != null && WebSite.OrtProblem() == null;
+        var site = WebSite.Describe(model, options.Threshold, browser, server: true, browser && !options.TestTimeAugmentation ? "browser" : "server");
+        app.MapGet("/model.json", () => Results.Json(site));
+        if (browser)
+        {
+            app.MapGet("/model.onnx", () => Results.Bytes(onnx!, WebSite.ContentType("model.onnx")));
+            foreach (var file in WebSite.OrtFiles)
+            {
+                var path = Path.Combine(WebSite.OrtFolder, file);
+                app.MapGet("/ort/" + file, () => Results.File(path, WebSite.ContentType(file)));
+            }
+        }
         app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options));
         app.MapFallback((HttpContext c) => Error(c, 404, $"no such endpoint: {c.Request.Method} {c.Request.Path}"));
 
@@ -165,13 +188,6 @@ public sealed class SegmentationServer : IAsyncDisposable
         if (status == 503) context.Response.Headers.RetryAfter = "1";
         return context.Response.WriteAsJsonAsync(new JsonObject { ["error"] = message });
     }
-
-    private static readonly Lazy<string> Page = new(() =>
-    {
-        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("Malunet.Cli.Serve.index.html")
-                      ?? throw new InvalidOperationException("the page resource is missing from the build");
-        return new StreamReader(s).ReadToEnd();
-    });
 
     public Task WaitForShutdownAsync(CancellationToken cancel) => app.WaitForShutdownAsync(cancel);
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Malunet.Data;
+using Malunet.Tests.Web;
 using Microsoft.Playwright;
 
 namespace Malunet.Tests.Serve;
@@ -11,24 +12,11 @@ namespace Malunet.Tests.Serve;
 /// </summary>
 public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
-    /// <summary>Debian's Chromium; $MALUNET_CHROMIUM overrides. Missing is a failure: .ci/run installs it.</summary>
-    private static string Chromium()
-    {
-        var path = Environment.GetEnvironmentVariable("MALUNET_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
-        Assert.True(File.Exists(path), $"{path} not found: install Debian's chromium (apt-get install chromium), as .ci/run does");
-        return path;
-    }
-
     [Fact]
     public async Task Uploading_full_resolution_images_shows_contour_heat_map_area_and_a_downloadable_mask()
     {
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium(),
-            Headless = true,
-            Args = new[] { "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage" },
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1100 }, AcceptDownloads = true });
         var page = await context.NewPageAsync();
         var consoleErrors = new List<string>();
@@ -37,6 +25,11 @@ public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerF
 
         await page.GotoAsync(server.BaseUrl + "/");
         await Assertions.Expect(page.Locator("#model")).ToContainTextAsync("M parameters");
+        // The network has an ONNX form, so the page offers both modes and starts in the browser; here: the server.
+        await Assertions.Expect(page.Locator("#modes")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("input[name=mode][value=browser]")).ToBeCheckedAsync();
+        await page.Locator("input[name=mode][value=server]").CheckAsync();
+        await Assertions.Expect(page.Locator("#privacy")).ToContainTextAsync("by the server");
 
         var images = ServerFixture.FullResolutionImages;
         await page.Locator("#files").SetInputFilesAsync(images);
@@ -62,7 +55,7 @@ public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerF
             for (let i = 0; i < d.length; i += 4) if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) return true;  // red = high probability
             return false; }"), "the heat map shows no high-probability pixels");
 
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ArtifactPath("serve-page.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ArtifactPath("serve-page.png"), FullPage = true });
 
         // The slider re-draws without a new request: a higher threshold gives a smaller area.
         int requests = 0;
@@ -77,7 +70,7 @@ public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerF
         await page.Locator("#threshold").FillAsync("0.5");
         var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#download").ClickAsync());
         Assert.Equal(Path.GetFileNameWithoutExtension(first) + "_mask.png", download.SuggestedFilename);
-        var saved = ArtifactPath("downloaded_mask.png");
+        var saved = HeadlessChromium.ArtifactPath("downloaded_mask.png");
         await download.SaveAsAsync(saved);
         Assert.Equal(Convert.FromBase64String(expected.MaskPng), await File.ReadAllBytesAsync(saved));
 
@@ -98,16 +91,7 @@ public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerF
 
     private async Task<Answer> Segment(string path)
     {
-        using var form = new MultipartFormDataContent { { new ByteArrayContent(await File.ReadAllBytesAsync(path)), "image", Path.GetFileName(path) } };
-        using var response = await server.Client.PostAsync("api/segment", form);
-        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        var body = await server.Segment(path);
         return new Answer(body["area_px"]!.GetValue<long>(), body["width"]!.GetValue<int>(), body["height"]!.GetValue<int>(), body["mask_png"]!.GetValue<string>());
-    }
-
-    private static string ArtifactPath(string name)
-    {
-        var folder = Path.Combine(SharedData.Repository, "artifacts");
-        Directory.CreateDirectory(folder);
-        return Path.Combine(folder, name);
     }
 }

@@ -40,7 +40,7 @@ public sealed class ServerFixture : IAsyncLifetime
         var model = ModelCheckpoint.Load(weights);
         IInferenceEngine engine = onnx ? new OnnxEngine(Malunet.Models.OnnxExporter.ToBytes(model), "bundled") : new TorchEngine(model, CPU);
         var service = new SegmentationService(new ImagePredictor(engine), options);
-        var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options);
+        var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options, Malunet.Models.OnnxExporter.ToBytes(model));
         return (server, service);
     }
 
@@ -68,6 +68,16 @@ public sealed class ServerFixture : IAsyncLifetime
         Client.Dispose();
         if (server != null) await server.DisposeAsync();
         service?.Dispose();
+    }
+
+    /// <summary>The server's JSON answer for one image file (multipart upload, default threshold).</summary>
+    public async Task<JsonNode> Segment(string path)
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(await File.ReadAllBytesAsync(path)), "image", Path.GetFileName(path) } };
+        using var response = await Client.PostAsync("api/segment", form);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {body}");
+        return body;
     }
 
     public static string[] FullResolutionImages =>

@@ -1,0 +1,181 @@
+using System.Text.Json.Nodes;
+using Malunet.Cli.Web;
+using Malunet.Data;
+using Malunet.Tests.Cli;
+using Malunet.Tests.Serve;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+
+namespace Malunet.Tests.Web;
+
+/// <summary>
+/// <c>malunet export --format web</c>: the exported folder, served by a plain loopback static file server, segments
+/// the three full-resolution ISIC images in headless Chromium with lesion areas within 1% of <c>malunet serve</c>'s,
+/// reports a file it cannot decode on its own card, and makes no request but GETs of its own files.
+/// </summary>
+public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task Exported_site_segments_in_the_browser_like_the_server_and_uploads_nothing()
+    {
+        var site = Path.Combine(dir, "site");
+        var export = CliRunner.Run("export", "--format", "web", "--output", site);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        var files = Directory.GetFiles(site, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(site, f).Replace('\\', '/')).ToHashSet();
+        foreach (var f in new[] { "index.html", "model.json", "model.onnx" }.Concat(WebSite.OrtFiles.Select(o => "ort/" + o)))
+            Assert.Contains(f, files);
+
+        await using var statics = await StaticServer.StartAsync(site);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1100 } });
+        var requests = new List<IRequest>();
+        context.Request += (_, r) => { lock (requests) requests.Add(r); };
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
+        page.PageError += (_, e) => errors.Add(e);
+
+        await page.GotoAsync(statics.BaseUrl + "/");
+        await Assertions.Expect(page.Locator("#model")).ToContainTextAsync("M parameters");
+        await Assertions.Expect(page.Locator("#modes")).ToBeHiddenAsync(); // no server: the browser mode only
+        await Assertions.Expect(page.Locator("#privacy")).ToContainTextAsync("never leave this computer");
+
+        // The three full-resolution JPEGs, the same images as lossless PNGs, and a file that is not an image.
+        var jpegs = ServerFixture.FullResolutionImages;
+        var pngs = jpegs.Select(j => Path.Combine(dir, Path.GetFileNameWithoutExtension(j) + ".png")).ToArray();
+        for (int i = 0; i < jpegs.Length; i++) ImageDecoder.SavePng(ImageDecoder.DecodeRgb(jpegs[i]), pngs[i]);
+        var notAnImage = Path.Combine(dir, "notes.jpg");
+        await File.WriteAllTextAsync(notAnImage, "clinical notes, not a JPEG");
+        var images = jpegs.Concat(pngs).ToArray();
+        await page.Locator("input[type=file]").SetInputFilesAsync(images.Append(notAnImage));
+        await Assertions.Expect(page.Locator(".card.done")).ToHaveCountAsync(images.Length, new() { Timeout = 180_000 });
+        await Assertions.Expect(page.Locator(".card.failed")).ToHaveCountAsync(1);
+        var failed = page.Locator(".card.failed");
+        Assert.Equal("notes.jpg", await failed.GetAttributeAsync("data-file"));
+        await Assertions.Expect(failed).ToContainTextAsync("cannot decode");
+
+        // Lesion areas against /api/segment's. A PNG is the same pixels in the page and on the server: within 1%.
+        // A large JPEG the server decodes at a libjpeg scale (1/4 here), which a browser cannot: the page's
+        // stand-in must agree within 1%, or at least as well as the server's own result agrees with the one it
+        // gets from the full-size decode of the same file (the spread JPEG decoding alone causes).
+        var problems = new List<string>();
+        foreach (var image in images)
+        {
+            var name = Path.GetFileName(image);
+            long inBrowser = long.Parse((await page.Locator($".card.done[data-file='{name}']").GetAttributeAsync("data-area-px"))!);
+            long onServer = (await server.Segment(image))["area_px"]!.GetValue<long>();
+            Assert.True(onServer > 0, $"{name}: the server finds no lesion");
+            double apart = Math.Abs(inBrowser - onServer) / (double)onServer, allowed = 0.01;
+            string spread = "";
+            if (image.EndsWith(".jpg"))
+            {
+                long fullDecode = AreaFromFullSizeDecode(image);
+                double decoders = Math.Abs(fullDecode - onServer) / (double)onServer;
+                allowed = Math.Max(allowed, decoders);
+                spread = $"; full-size decode on the server {fullDecode} px ({decoders:P2} apart)";
+            }
+            var line = $"{name}: area {inBrowser} px in the browser, {onServer} px on the server ({apart:P2} apart{spread})";
+            Console.WriteLine(line);
+            if (apart > allowed) problems.Add(line);
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        await Assertions.Expect(page.Locator("#area")).ToContainTextAsync("in this browser");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.ArtifactPath("web-page.png"), FullPage = true });
+
+        // Every request: a GET of one of the site's own files. No image bytes leave the page.
+        lock (requests)
+        {
+            Assert.NotEmpty(requests);
+            foreach (var r in requests)
+            {
+                Assert.True(r.Method == "GET", $"{r.Method} {r.Url}");
+                Assert.Null(r.PostData);
+                var url = new Uri(r.Url);
+                Assert.True(url.GetLeftPart(UriPartial.Authority) == statics.BaseUrl, $"request to another origin: {r.Url}");
+                var path = url.AbsolutePath.TrimStart('/');
+                Assert.True(path.Length == 0 || files.Contains(path), $"request for a file the site does not have: {r.Url}");
+            }
+        }
+        Assert.Contains(statics.Served, p => p == "/model.onnx");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
+    public void Export_refuses_a_folder_that_is_not_an_earlier_export_and_replaces_one_that_is()
+    {
+        var other = Path.Combine(dir, "thesis");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "chapter1.txt"), "keep me");
+        var refused = CliRunner.Run("export", "--format", "web", "--output", other);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("exists and is not a malunet web export", refused.Stderr);
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(other, "chapter1.txt")));
+
+        var site = Path.Combine(dir, "site");
+        Assert.Equal(0, CliRunner.Run("export", "--format", "web", "--output", site, "--threshold", "0.4").ExitCode);
+        Assert.Equal(0.4, JsonNode.Parse(File.ReadAllText(Path.Combine(site, "model.json")))!["threshold"]!.GetValue<double>());
+        Assert.Equal(0, CliRunner.Run("export", "--format", "web", "--output", site).ExitCode);
+        Assert.Equal(0.5, JsonNode.Parse(File.ReadAllText(Path.Combine(site, "model.json")))!["threshold"]!.GetValue<double>());
+        Assert.Empty(Directory.GetDirectories(dir, ".*partial*"));
+
+        var badThreshold = CliRunner.Run("export", "--format", "web", "--output", Path.Combine(dir, "x"), "--threshold", "1.5");
+        Assert.Equal(2, badThreshold.ExitCode);
+        Assert.Contains("--threshold", badThreshold.Stderr);
+    }
+
+    /// <summary>The server's lesion area (threshold 0.5) when the image is decoded at full size before the resize.</summary>
+    private long AreaFromFullSizeDecode(string path)
+    {
+        var (w, h) = ImageDecoder.ReadSize(path);
+        var input = new CachedSample(path, server.Predictor.Size, ImageDecoder.Resize(ImageDecoder.DecodeRgb(path), server.Predictor.Size, server.Predictor.Size).Pixels, null, w, h, 0, 0, 0);
+        var p = server.Predictor.Predict(new[] { input })[0];
+        return ProbabilityResize.ResizeToMask(p, server.Predictor.Size, server.Predictor.Size, w, h, 0.5).LongCount(v => v != 0);
+    }
+
+    /// <summary>A plain static file server on a free loopback port: GET of files under a folder, nothing else.</summary>
+    private sealed class StaticServer : IAsyncDisposable
+    {
+        private readonly WebApplication app;
+        public string BaseUrl { get; }
+        public List<string> Served { get; } = new();
+
+        private StaticServer(WebApplication app)
+        {
+            this.app = app;
+            BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/');
+        }
+
+        public static async Task<StaticServer> StartAsync(string folder)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            StaticServer? self = null;
+            app.MapGet("/{**path}", (string? path) =>
+            {
+                path = string.IsNullOrEmpty(path) ? "index.html" : path;
+                lock (self!.Served) self.Served.Add("/" + path);
+                var full = Path.GetFullPath(Path.Combine(folder, path));
+                if (!full.StartsWith(Path.GetFullPath(folder) + Path.DirectorySeparatorChar) || !File.Exists(full)) return Results.NotFound();
+                return Results.File(full, WebSite.ContentType(full));
+            });
+            await app.StartAsync();
+            self = new StaticServer(app);
+            return self;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
