@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Malunet.Models;
+using Malunet.Native;
 using Malunet.Training;
 
 namespace Malunet.Cli.Commands;
@@ -33,9 +35,10 @@ public static class TrainCommand
         var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<timestamp>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder where it stopped" };
+        var init = new Option<string?>("--init") { Description = "Fine-tune: start from these weights (our checkpoint, an official .pth, or 'bundled' for the bundled weights of --model) instead of a random initialisation" };
 
         var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
-        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume })
+        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume, init })
             cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
@@ -78,6 +81,7 @@ public static class TrainCommand
                 if (r.GetValue(maskSuffix) is { } ms) c.MaskSuffix = ms;
                 // Model flags win over a config file; without a config file the flags (or their defaults) apply.
                 if (r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
+                if (r.GetValue(init) is { } initWeights) c.Init = InitWeightsPath(initWeights, c.Model);
                 c.Device = r.GetValue(device.Device)!;
                 c.Threads = r.GetValue(device.Threads);
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
@@ -89,6 +93,7 @@ public static class TrainCommand
             // Flags and config files alike (a resumed run's --epochs too) are checked here: a bad value is a usage error.
             try { c.Validate(); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
+            if (resumeDir == null && c.Init != null) CheckInitWeights(c);
 
             var outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
             {
@@ -104,6 +109,24 @@ public static class TrainCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>--init's file: the bundled weights of the model for "bundled", else the path as given (made absolute).</summary>
+    private static string InitWeightsPath(string given, ModelOptions options)
+    {
+        if (!given.Equals("bundled", StringComparison.OrdinalIgnoreCase))
+            return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"{given}: no such weights file (--init)");
+        return BundledWeights.Find(options.Model)
+               ?? throw new UsageException($"--init bundled: there are no bundled weights for --model {options.Model} (bundled: {string.Join(", ", BundledWeights.Models())})");
+    }
+
+    /// <summary>Weights that do not fit the network are a usage error before any data is decoded.</summary>
+    private static void CheckInitWeights(TrainingConfig c)
+    {
+        TorchRuntime.EnsureLoaded();
+        using var probe = ModelCatalog.Create(c.Model);
+        try { InitialWeights.Apply(probe, c.Init!); }
+        catch (IncompatibleWeightsException e) { throw new UsageException($"--init: {e.Message}"); }
     }
 
     /// <summary>

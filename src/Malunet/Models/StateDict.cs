@@ -9,9 +9,12 @@ public static class StateDict
     /// <summary>
     /// Loads <paramref name="weights"/> into <paramref name="module"/> by name. Every parameter must be present with
     /// the same shape; unexpected keys are an error too, so a checkpoint of another architecture is never half-loaded.
-    /// Values are copied (and converted to the parameter's dtype and device).
+    /// Values are copied (and converted to the parameter's dtype and device). <paramref name="keepFresh"/> may accept
+    /// a shape mismatch (key, shape in the file, shape in the module): that tensor keeps the module's values, and its
+    /// key is returned.
     /// </summary>
-    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string source = "checkpoint")
+    public static IReadOnlyList<string> Load(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string source = "checkpoint",
+                                             Func<string, long[], long[], bool>? keepFresh = null)
     {
         var targets = module.state_dict();
         var missing = targets.Keys.Where(k => !weights.ContainsKey(k)).ToList();
@@ -19,20 +22,23 @@ public static class StateDict
         if (missing.Count > 0 || unexpected.Count > 0)
         {
             string Show(List<string> l) => l.Count == 0 ? "none" : string.Join(", ", l.Take(5)) + (l.Count > 5 ? $" (+{l.Count - 5} more)" : "");
-            throw new InvalidDataException(
+            throw new IncompatibleWeightsException(
                 $"{source} does not match the model: missing {missing.Count} key(s): {Show(missing)}; unexpected {unexpected.Count} key(s): {Show(unexpected)}. " +
                 "Are the model options (--model, --c-list, --split-att, --bridge) those it was trained with?");
         }
+        var fresh = new List<string>();
         foreach (var (k, target) in targets)
         {
             var src = weights[k];
-            if (!src.shape.SequenceEqual(target.shape))
-                throw new InvalidDataException(
-                    $"{source}: {k} has shape [{string.Join(", ", src.shape)}], the model expects [{string.Join(", ", target.shape)}]");
+            if (src.shape.SequenceEqual(target.shape)) continue;
+            if (keepFresh != null && keepFresh(k, src.shape, target.shape)) { fresh.Add(k); continue; }
+            throw new IncompatibleWeightsException(
+                $"{source}: {k} has shape [{string.Join(", ", src.shape)}], the model expects [{string.Join(", ", target.shape)}]");
         }
         using var _ = torch.no_grad();
         foreach (var (k, target) in targets)
-            target.copy_(weights[k]);
+            if (!fresh.Contains(k)) target.copy_(weights[k]);
+        return fresh;
     }
 
     /// <summary>
@@ -57,3 +63,6 @@ public static class StateDict
             .Select(x => (x.kv.Key, x.kv.Value.detach().cpu().contiguous())).ToList();
     }
 }
+
+/// <summary>Weights whose names or shapes do not fit the network they are loaded into.</summary>
+public sealed class IncompatibleWeightsException(string message) : IOException(message);

@@ -94,6 +94,14 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         manual_seed(config.Seed);
         var model = ModelCatalog.Create(config.Model);
         model.InputSize = config.ImageSize;
+        if (!resume && config.Init != null)
+        {
+            // Fine-tuning: the weights replace the random initialisation; optimizer and schedule start afresh.
+            var fresh = InitialWeights.Apply(model, config.Init);
+            reporter.Info($"initial weights: {config.Init}");
+            if (fresh.Count > 0)
+                reporter.Warn($"the output layer was re-initialised for {config.Model.NumClasses} class(es): {string.Join(", ", fresh)} differ in the class count");
+        }
         model.to(device);
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
         optimizer.To(device);

@@ -44,6 +44,8 @@ public sealed class TrainingConfig
     /// <summary>Quick runs: only the first N training images and N/4 validation and test images; null = all.</summary>
     public int? Limit { get; set; }
     public int Panels { get; set; } = 4;
+    /// <summary>Fine-tuning: the weights file the network starts from (<c>--init</c>); null = random initialisation.</summary>
+    public string? Init { get; set; }
 
     [JsonIgnore] public ModelOptions Model { get; set; } = new();
 

@@ -125,7 +125,7 @@ public class CheckpointInteropTests : TempFolderTest
     public void Wrong_architecture_is_refused_with_the_key_names()
     {
         var path = SharedData.Fixture("weights_init.pth");
-        var e = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.Load(path, new ModelOptions { Bridge = false }));
+        var e = Assert.Throws<IncompatibleWeightsException>(() => ModelCheckpoint.Load(path, new ModelOptions { Bridge = false }));
         Assert.Contains("unexpected", e.Message);
         Assert.Contains("scab.", e.Message);
         Assert.Contains("weights_init.pth", e.Message);
