@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Malunet.Inference;
 using Malunet.Models;
+using Malunet.Training;
+using static TorchSharp.torch;
 
 namespace Malunet.Cli;
 
@@ -77,6 +80,19 @@ public sealed class ModelArguments
         var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
         Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
         return bundled;
+    }
+
+    /// <summary>
+    /// The network to run with TorchSharp: the weights file, or for a cross-validation folder (<c>train --folds</c>)
+    /// the ensemble of its folds' selected weights.
+    /// </summary>
+    public IInferenceEngine OpenTorchEngine(ParseResult r, string weights, Device device)
+    {
+        if (!Directory.Exists(weights)) return new TorchEngine(Load(r, weights), device);
+        var ensemble = CrossValidation.OpenEnsemble(weights, device)
+                       ?? throw new UsageException($"{weights}: a folder, but not a cross-validation run (no fold_*/checkpoints/best.safetensors)");
+        Console.Error.WriteLine($"malunet: {ensemble.Name} folds of {weights}: their probabilities are averaged");
+        return ensemble;
     }
 
     /// <summary>

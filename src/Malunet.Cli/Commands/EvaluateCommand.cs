@@ -18,7 +18,7 @@ public static class EvaluateCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string?>("--weights") { Description = "Weights: ours or an official .pth, then with the model options (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string?>("--weights") { Description = "Weights: ours, an official .pth (then with the model options), or a train --folds folder (its folds' ensemble) (default: the bundled ISIC 2017 weights)" };
         var data = new Option<string?>("--data") { Description = "Dataset folder, at or above the folder of a known layout (as for train)" };
         var split = new Option<string?>("--split") { Description = "JSON split file; with it --subset names its part" };
         var subset = new Option<string?>("--subset") { Description = "test, val, train or all: the split's part, or without --split the folder's own (default: test where there is one, else the whole folder)" };
@@ -54,7 +54,7 @@ public static class EvaluateCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
             var dev = device.Resolve(r);
-            var net = model.Load(r, model.WeightsOrBundled(r, r.GetValue(weights)));
+            using var engine = model.OpenTorchEngine(r, model.WeightsOrBundled(r, r.GetValue(weights)), dev);
             var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));
             var (samples, what) = Select(scan, r.GetValue(split), part);
             samples = sh.Select(samples.OrderBy(x => x.Id, StringComparer.Ordinal).ToList(), r.GetValue(batch));
@@ -63,7 +63,7 @@ public static class EvaluateCommand
             bool original = !r.GetValue(noOriginal);
             var lossFn = new BceDiceLoss();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(new TorchEngine(net, dev), samples, net.InputSize, r.GetValue(batch), th, original,
+            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(engine, samples, engine.InputSize, r.GetValue(batch), th, original,
                 (y, t) => lossFn.Compute(y, t).item<float>(), (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
             foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
             Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");

@@ -22,7 +22,7 @@ public static class PredictCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint, an official PyTorch .pth, or a train --folds folder (its folds' ensemble) (default: the bundled ISIC 2017 weights)" };
         var input = new Option<string>("--input") { Description = "An image (JPEG, PNG, BMP, WebP), a folder of images, or a .npy tensor", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder for images; the output .npy for a .npy input", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
@@ -92,9 +92,10 @@ public static class PredictCommand
         if (onnx && weights != null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             return new OnnxEngine(weights, r.GetValue(device.Threads));
         var path = model.WeightsOrBundled(r, weights);
+        if (!onnx) return model.OpenTorchEngine(r, path, dev);
+        if (Directory.Exists(path)) throw new UsageException("--engine onnx runs one network; give a weights file, not a cross-validation folder");
         var net = model.Load(r, path);
-        return onnx ? new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads))
-                    : new TorchEngine(net, dev);
+        return new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads));
     }
 
     private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)

@@ -35,10 +35,12 @@ public static class TrainCommand
         var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<timestamp>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder where it stopped" };
+        var folds = new Option<int?>("--folds") { Description = "K-fold cross-validation: train K models, each validated on its own fold of the training ids; --out holds fold_0 .. fold_K-1 and cv_summary.json/.md" };
+        var fold = new Option<int?>("--fold") { Description = "With --folds: run only this fold (0-based), e.g. one fold per machine" };
         var init = new Option<string?>("--init") { Description = "Fine-tune: start from these weights (our checkpoint, an official .pth, or 'bundled' for the bundled weights of --model) instead of a random initialisation" };
 
         var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
-        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume, init })
+        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume, init, folds, fold })
             cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
@@ -50,6 +52,8 @@ public static class TrainCommand
             RunFolder run;
             if (resumeDir != null)
             {
+                if (r.GetValue(folds) != null || r.GetValue(fold) != null)
+                    throw new UsageException("--resume continues one run; to continue a cross-validation, run the same train --folds command again");
                 run = new RunFolder(resumeDir);
                 if (!File.Exists(run.ConfigPath)) throw new FileNotFoundException($"{run.ConfigPath}: not a run folder (no config.json)");
                 c = TrainingConfig.Load(run.ConfigPath);
@@ -85,6 +89,14 @@ public static class TrainCommand
                 c.Device = r.GetValue(device.Device)!;
                 c.Threads = r.GetValue(device.Threads);
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+                if (r.GetValue(folds) is { } k)
+                {
+                    try { c.Validate(); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    if (c.Init != null) CheckInitWeights(c);
+                    return CrossValidate(c, outDir, k, r.GetValue(fold));
+                }
+                if (r.GetValue(fold) != null) throw new UsageException("--fold needs --folds K");
                 if (File.Exists(Path.Combine(outDir, "checkpoints", "last.safetensors")))
                     throw new UsageException($"{outDir} already holds a run; use --resume {outDir} or another --out");
                 run = new RunFolder(outDir);
@@ -109,6 +121,29 @@ public static class TrainCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// <c>--folds K [--fold I]</c>: the folds (all, or fold I) one after another, each resumed or skipped when a
+    /// previous attempt got that far, with the summary rewritten after each.
+    /// </summary>
+    private static int CrossValidate(TrainingConfig c, string root, int k, int? only)
+    {
+        if (only is { } f && (f < 0 || f >= k)) throw new UsageException($"--fold must be between 0 and {k - 1}, got {f}");
+        TorchRuntime.EnsureLoaded();
+        var cv = new CrossValidation(c, root, k);
+        try { cv.Prepare(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var device = TorchRuntime.ResolveDevice(c.Device);
+        foreach (int i in only is { } one ? [one] : Enumerable.Range(0, k))
+        {
+            RunStoppable(cancel => ProgressReporter.Run(rep => { cv.RunFold(i, rep, cancel); return 0; }));
+            ProgressReporter.Run(rep => cv.Summarize(device, (d, n) => rep.Phase("ensemble of the folds on the test images", d, n)));
+            Console.WriteLine($"fold {i} done; {Path.Combine(cv.Root, CrossValidation.SummaryMarkdown)} updated");
+        }
+        Console.WriteLine();
+        Console.Write(File.ReadAllText(Path.Combine(cv.Root, CrossValidation.SummaryMarkdown)));
+        return 0;
     }
 
     /// <summary>--init's file: the bundled weights of the model for "bundled", else the path as given (made absolute).</summary>

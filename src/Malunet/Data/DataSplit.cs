@@ -64,6 +64,25 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
         };
     }
 
+    /// <summary>
+    /// K-fold cross-validation: the training and validation ids pooled, sorted, shuffled with
+    /// <c>random.Random(seed + 2)</c> and dealt round-robin into <paramref name="k"/> folds; split <c>i</c> validates
+    /// on fold <c>i</c>, trains on the others and keeps this split's test ids.
+    /// </summary>
+    public IReadOnlyList<DataSplit> Folds(int k, long seed)
+    {
+        var pool = Train.Concat(Val).Order(StringComparer.Ordinal).ToList();
+        if (k < 2 || k > pool.Count) throw new ArgumentException($"--folds must be between 2 and the {pool.Count} training images, got {k}");
+        new PythonRandom(seed + 2).Shuffle(pool);
+        return Enumerable.Range(0, k).Select(i =>
+        {
+            var fold = pool.Where((_, j) => j % k == i).ToHashSet(StringComparer.Ordinal);
+            return new DataSplit(pool.Where(id => !fold.Contains(id)).Order(StringComparer.Ordinal).ToList(),
+                                 fold.Order(StringComparer.Ordinal).ToList(), Test,
+                                 $"{Description}; training and validation ids pooled ({pool.Count}), shuffled with Python random.Random({seed + 2}), dealt into {k} folds: fold {i} validates");
+        }).ToList();
+    }
+
     public JsonObject ToJson() => new()
     {
         ["description"] = Description,

@@ -207,18 +207,17 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
 
     private DataSplit MakeSplit(DatasetScan scan)
     {
-        DataSplit split;
-        if (config.Split != null)
-        {
-            split = DataSplit.Load(config.Split);
-        }
-        else
-        {
-            // The paper pools the challenge's training and validation images; an official test part stays out.
-            var pool = scan.Samples.Where(s => s.MaskPath != null && s.Subset != "test").Select(s => s.Id).Distinct().ToList();
-            split = config.SplitTrainCount is { } n ? DataSplit.Make(pool, n, config.Seed) : DataSplit.Make(pool, config.SplitRatio, config.Seed);
-        }
+        var split = BaseSplit(config, scan);
         return config.SelectOn == "val" ? split.WithValidation(config.ValRatio, config.Seed) : split;
+    }
+
+    /// <summary>The train/test split a config asks for (its split file, or made from the scan), before validation.</summary>
+    public static DataSplit BaseSplit(TrainingConfig config, DatasetScan scan)
+    {
+        if (config.Split != null) return DataSplit.Load(config.Split);
+        // The paper pools the challenge's training and validation images; an official test part stays out.
+        var pool = scan.Samples.Where(s => s.MaskPath != null && s.Subset != "test").Select(s => s.Id).Distinct().ToList();
+        return config.SplitTrainCount is { } n ? DataSplit.Make(pool, n, config.Seed) : DataSplit.Make(pool, config.SplitRatio, config.Seed);
     }
 
     private void StopOrSkip(List<DataProblem> fatal)
