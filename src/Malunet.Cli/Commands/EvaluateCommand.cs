@@ -25,7 +25,7 @@ public static class EvaluateCommand
         var maskSuffix = new Option<string?>("--mask-suffix") { Description = "Pair image X with mask X<SUFFIX> only (default: _segmentation, _Segmentation, _lesion, _mask, _gt or the same name)" };
         var json = new Option<bool>("--json") { Description = "Print the paper's metrics as JSON" };
         var output = new Option<string?>("--out") { Description = "Write per_image.csv and summary.json here" };
-        var threshold = new Option<double>("--threshold") { Description = "Probability threshold", DefaultValueFactory = _ => 0.5 };
+        var threshold = ThresholdOption.Create("Probability threshold");
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
         var noOriginal = new Option<bool>("--no-original-resolution") { Description = "Skip the per-image metrics at the masks' original size" };
         var shard = new Option<string?>("--shard") { Description = "Evaluate only shard I of N (I/N, e.g. $JOB_COMPLETION_INDEX/4) of the sorted image ids, in blocks of --batch-size (give every shard the same); merge the shards' --out folders with --merge" };
@@ -45,7 +45,6 @@ public static class EvaluateCommand
             }
             var dataDir = r.GetValue(data) ?? throw new UsageException("--data is required (or --merge with shard folders)");
             double th = r.GetValue(threshold);
-            if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             if (r.GetValue(batch) < 1) throw new UsageException($"--batch-size must be at least 1, got {r.GetValue(batch)}");
             var part = r.GetValue(subset);
             if (part is not (null or "test" or "val" or "train" or "all")) throw new UsageException($"--subset must be test, val, train or all, not '{part}'");

@@ -21,7 +21,7 @@ public static class ExportCommand
         format.AcceptOnlyFromAmong("onnx", "web", "pth", "safetensors", "malunet");
         var size = new Option<int?>("--size") { Description = "ONNX input height and width (default: the size the weights were trained at)" };
         var output = new Option<string>("--output") { Description = "Output file (a folder for --format web)", Required = true };
-        var threshold = new Option<double>("--threshold") { Description = "--format web: the threshold the page starts at", DefaultValueFactory = _ => 0.5 };
+        var threshold = ThresholdOption.Create("--format web: the threshold the page starts at");
         var cmd = new Command("export", "Export a network: ONNX graph, a static web page that runs it in the browser, PyTorch state_dict (.pth, safetensors), or our checkpoint");
         cmd.Options.Add(weights);
         cmd.Options.Add(format);
@@ -44,7 +44,6 @@ public static class ExportCommand
                     Malunet.Models.OnnxExporter.Export(net, outPath, s, s);
                     break;
                 case "web":
-                    if (r.GetValue(threshold) is <= 0 or >= 1) throw new UsageException($"--threshold must be in (0, 1), got {r.GetValue(threshold)}");
                     if (net is not IOnnxExportable) throw new UsageException($"--format web: --model {net.Options.Model} has no ONNX form, so it cannot run in a browser");
                     if (r.GetValue(size) is { } webSize && webSize != net.InputSize) throw new UsageException($"--format web runs the network at the size it was trained at ({net.InputSize}); leave out --size");
                     var site = WebSite.Describe(ServeCommand.Describe(net, weightsPath), r.GetValue(threshold), hasOnnx: true, server: false, defaultMode: "browser");

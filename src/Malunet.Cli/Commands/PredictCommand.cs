@@ -26,7 +26,7 @@ public static class PredictCommand
         var input = new Option<string>("--input") { Description = "An image (JPEG, PNG, BMP, WebP), a folder of images, or a .npy tensor", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder for images; the output .npy for a .npy input", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
-        var threshold = new Option<double>("--threshold") { Description = "Probability threshold of the mask", DefaultValueFactory = _ => 0.5 };
+        var threshold = ThresholdOption.Create("Probability threshold of the mask");
         var tta = new Option<bool>("--tta") { Description = "Average the prediction over horizontal, vertical and both flips" };
         var saveProb = new Option<bool>("--save-probabilities") { Description = "Also write <id>_prob.png (probability x 255)" };
         var noOverlay = new Option<bool>("--no-overlay") { Description = "Do not write <id>_overlay.jpg" };
@@ -46,7 +46,6 @@ public static class PredictCommand
             int batchSize = r.GetValue(batch);
             double th = r.GetValue(threshold);
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
-            if (th <= 0 || th >= 1) throw new UsageException($"--threshold must be in (0, 1), got {th}");
             Shard sh;
             try { sh = r.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.Whole; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }

@@ -21,7 +21,7 @@ public static class ServeCommand
         var maxUpload = new Option<double>("--max-upload-mb") { Description = "Largest accepted image file in MB", DefaultValueFactory = _ => defaults.MaxUploadBytes / (1024.0 * 1024) };
         var maxPixels = new Option<double>("--max-megapixels") { Description = "Largest accepted image in megapixels", DefaultValueFactory = _ => defaults.MaxPixels / 1e6 };
         var queue = new Option<int>("--queue") { Description = "Images that may wait for the inference worker; more get 503", DefaultValueFactory = _ => defaults.QueueCapacity };
-        var threshold = new Option<double>("--threshold") { Description = "Default probability threshold (the page's slider starts there)", DefaultValueFactory = _ => defaults.Threshold };
+        var threshold = ThresholdOption.Create("Default probability threshold (the page's slider starts there)", defaults.Threshold);
         var tta = new Option<bool>("--tta") { Description = "Average each prediction over flips (4 forward passes)" };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
         var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (the network exported in memory and run by ONNX Runtime)", DefaultValueFactory = _ => "torch" };
@@ -35,7 +35,6 @@ public static class ServeCommand
             if (r.GetValue(maxUpload) <= 0) throw new UsageException($"--max-upload-mb must be positive, got {r.GetValue(maxUpload)}");
             if (r.GetValue(maxPixels) <= 0) throw new UsageException($"--max-megapixels must be positive, got {r.GetValue(maxPixels)}");
             if (r.GetValue(queue) < 1) throw new UsageException($"--queue must be at least 1, got {r.GetValue(queue)}");
-            if (r.GetValue(threshold) is <= 0 or >= 1) throw new UsageException($"--threshold must be in (0, 1), got {r.GetValue(threshold)}");
             if (!Uri.TryCreate(r.GetValue(urls), UriKind.Absolute, out var uri) || uri.Scheme != "http")
                 throw new UsageException($"--urls must be an http:// address such as http://127.0.0.1:5000, got '{r.GetValue(urls)}'");
             var options = new ServeOptions

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Malunet.Cli.Web;
+using Malunet.Evaluation;
 
 namespace Malunet.Cli.Serve;
 
@@ -125,8 +126,9 @@ public sealed class SegmentationServer : IAsyncDisposable
         double threshold = options.Threshold;
         var (data, name) = await ReadUpload(request, options);
         var t = request.Query["threshold"].FirstOrDefault() ?? (request.HasFormContentType ? request.Form["threshold"].FirstOrDefault() : null);
-        if (t != null && !(double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out threshold) && threshold > 0 && threshold < 1))
-            throw new RequestProblem(400, $"threshold must be a number between 0 and 1 (exclusive), got '{t}'");
+        if (t != null && !(double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out threshold)
+                           && MaskMetrics.ThresholdProblem(threshold) == null))
+            throw new RequestProblem(400, $"threshold must be a number in (0, 1), got '{t}'");
         bool png = request.Headers.Accept.Any(a => a != null && a.Contains("image/png", StringComparison.OrdinalIgnoreCase));
 
         var result = await service.SegmentAsync(data, name, threshold, wantProbability: !png, context.RequestAborted);

@@ -15,6 +15,10 @@ public sealed record MaskScores(double Dice, double IoU, double Hd95, long Predi
 /// </summary>
 public static class MaskMetrics
 {
+    /// <summary>Why a probability threshold is unusable (null when it is in (0, 1), the only values that split p).</summary>
+    public static string? ThresholdProblem(double threshold) =>
+        threshold > 0 && threshold < 1 ? null : $"threshold must be in (0, 1), got {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     /// <summary>The predicted mask: <c>p &gt;= threshold</c>, the rule of the official metrics.</summary>
     public static bool[] Threshold(float[] probabilities, double threshold)
     {

@@ -45,8 +45,82 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         TorchRuntime.EnsureLoaded();
         if (config.Threads is { } t) set_num_threads(t);
         var device = TorchRuntime.ResolveDevice(config.Device);
+        var (train, val, testIds) = PrepareData(resume);
+        int testCount = testIds.Count;
+        var (model, optimizer, state, history) = CreateModel(resume, device);
 
-        // ---- data
+        var schedule = new CosineSchedule(config.Lr, config.TMax, config.EtaMin);
+        var loss = new BceDiceLoss { BceWeight = config.BceWeight, DiceWeight = config.DiceWeight, Smooth = config.DiceSmooth };
+        var stream = new BatchStream(train, config.BatchSize, config.Seed, shuffle: true, augment: config.Augment);
+        int epochsRun = 0;
+
+        for (int epoch = state.Epoch; epoch < config.Epochs; epoch++)
+        {
+            double lr = schedule.At(epoch);
+            optimizer.LearningRate = lr;
+            int startBatch = epoch == state.Epoch ? state.Batch : 0;
+            reporter.EpochStarted(epoch, config.Epochs, stream.BatchesPerEpoch, lr);
+            var epochWatch = Stopwatch.StartNew();
+            model.train();
+            var (lossSum, batches, images) = TrainEpoch(model, optimizer, loss, stream, device, state, epoch, startBatch, epochWatch, cancel);
+            double trainSeconds = epochWatch.Elapsed.TotalSeconds;
+            var eval = Evaluator.Run(model, val, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("validating", d, n));
+            double score = eval.MeanLoss;  // selection as the official code: lowest loss
+            bool improved = score < state.BestScore;
+            var row = new EpochMetrics(epoch, batches > 0 ? lossSum / batches : double.NaN, eval.MeanLoss, eval.Metrics.MIoU, eval.Metrics.Dsc, lr,
+                                       epochWatch.Elapsed.TotalSeconds, images / trainSeconds, PeakRssMb());
+            history.Add(row);
+            state = state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
+            if (improved)
+            {
+                state = state with { BestScore = score, BestEpoch = epoch };
+                ModelCheckpoint.Save(run.BestCheckpoint, model, new Dictionary<string, string> { ["epoch"] = epoch.ToString(), ["selected_on"] = config.SelectOn });
+            }
+            TrainingState.Save(run.LastCheckpoint, model, optimizer, state, config);
+            run.WriteMetrics(history);
+            run.WriteCurves(history);
+            WritePanels(model, val, device);
+            run.Log($"epoch {epoch + 1}/{config.Epochs} train_loss {row.TrainLoss:F4} val_loss {row.ValLoss:F4} val_miou {row.ValMIoU:F4} val_dsc {row.ValDsc:F4} lr {lr:E3} {row.Seconds:F1}s {row.ImagesPerSecond:F1} img/s{(improved ? " best" : "")}");
+            reporter.EpochDone(row, improved);
+            epochsRun++;
+        }
+
+        // ---- final test with the selected weights; the training model and its optimizer state are no longer needed
+        optimizer.Dispose();
+        model.Dispose();
+        GC.Collect();
+        var testResult = testCount > 0 && File.Exists(run.BestCheckpoint) ? TestSelected(testIds, device, loss, state.BestEpoch) : null;
+        return new TrainingOutcome(epochsRun, state.BestEpoch, testResult, run.Root);
+    }
+
+    /// <summary>The test split scored once, with the selected weights; <c>test.json</c>.</summary>
+    private EvaluationResult TestSelected(List<Sample> testIds, Device device, BceDiceLoss loss, int bestEpoch)
+    {
+        var test = ImageCache.Load(testIds, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out _);
+        using var best = ModelCheckpoint.Load(run.BestCheckpoint);
+        best.to(device);
+        var testResult = Evaluator.Run(best, test, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("testing", d, n));
+        var json = testResult.Metrics.ToJson();
+        json["loss"] = testResult.MeanLoss;
+        json["best_epoch"] = bestEpoch;
+        json["selected_on"] = config.SelectOn;
+        json["checkpoint"] = run.BestCheckpoint;
+        run.WriteJson(run.TestPath, json);
+        run.Log($"test ({test.Count} images, epoch {bestEpoch + 1}): {testResult.Metrics}");
+        reporter.Info($"test ({test.Count} images, best epoch {bestEpoch + 1}): {testResult.Metrics}");
+        run.Log($"memory after testing {RssMb():F0} MB, peak {PeakRssMb():F0} MB");
+        return testResult;
+    }
+
+    /// <summary>The training, selection and test images of the run (the test images as files: decoded, checked, then freed).</summary>
+    private sealed record TrainingData(List<CachedSample> Train, List<CachedSample> Val, List<Sample> TestIds);
+
+    /// <summary>
+    /// Scans the data, makes or reloads the split, decodes every image once (a bad file stops the run now, not after
+    /// training) and keeps the training and selection images in memory.
+    /// </summary>
+    private TrainingData PrepareData(bool resume)
+    {
         var scan = DatasetScanner.Scan(config.Data, config.MaskSuffix);
         reporter.Info($"data: {scan.Root} ({scan.Layout} layout, {scan.Samples.Count} images)");
         var problems = scan.Problems.ToList();
@@ -89,8 +163,13 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         cachedById.Clear();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         reporter.Info($"split: {train.Count} train, {val.Count} {(config.SelectOn == "test" ? "test (selection)" : "validation")}, {testCount} test");
+        return new TrainingData(train, val, testIds);
 
-        // ---- model and optimizer
+    }
+
+    /// <summary>The network (fresh, fine-tuned from <c>Init</c>, or resumed), its optimizer, position and history.</summary>
+    private (SegmentationModel Model, AdamW Optimizer, TrainingState State, List<EpochMetrics> History) CreateModel(bool resume, Device device)
+    {
         manual_seed(config.Seed);
         var model = ModelCatalog.Create(config.Model);
         model.InputSize = config.ImageSize;
@@ -119,90 +198,44 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
             run.WriteJson(run.ConfigPath, config.ToJson());
         }
         run.Log($"start: {(resume ? "resume" : "new run")}; config {config.ToJson().ToJsonString()}");
+        return (model, optimizer, state, history);
 
-        var schedule = new CosineSchedule(config.Lr, config.TMax, config.EtaMin);
-        var loss = new BceDiceLoss { BceWeight = config.BceWeight, DiceWeight = config.DiceWeight, Smooth = config.DiceSmooth };
-        var stream = new BatchStream(train, config.BatchSize, config.Seed, shuffle: true, augment: config.Augment);
-        int epochsRun = 0;
+    }
 
-        for (int epoch = state.Epoch; epoch < config.Epochs; epoch++)
+    /// <summary>
+    /// The batches of one epoch from <paramref name="startBatch"/> on; on cancellation, writes the checkpoint of the
+    /// exact position and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private (double LossSum, int Batches, int Images) TrainEpoch(SegmentationModel model, AdamW optimizer, BceDiceLoss loss, BatchStream stream,
+        Device device, TrainingState state, int epoch, int startBatch, Stopwatch epochWatch, CancellationToken cancel)
+    {
+        double lossSum = 0;
+        int batches = 0, images = 0, b = startBatch;
+        foreach (var batch in stream.Epoch(epoch, startBatch))
         {
-            double lr = schedule.At(epoch);
-            optimizer.LearningRate = lr;
-            int startBatch = epoch == state.Epoch ? state.Batch : 0;
-            reporter.EpochStarted(epoch, config.Epochs, stream.BatchesPerEpoch, lr);
-            var epochWatch = Stopwatch.StartNew();
-            double lossSum = 0;
-            int batches = 0, images = 0, b = startBatch;
-            model.train();
-            foreach (var batch in stream.Epoch(epoch, startBatch))
+            using var bt = batch;
+            using (var scope = NewDisposeScope())
             {
-                using var bt = batch;
-                using (var scope = NewDisposeScope())
-                {
-                    optimizer.ZeroGrad();
-                    var (y, sides) = model.ForwardWithSideOutputs(bt.Images.to(device));
-                    var l = loss.Compute(y, sides, model.SideOutputWeights, bt.Masks.to(device));
-                    l.backward();
-                    optimizer.Step();
-                    lossSum += l.item<float>();
-                }
-                batches++; images += bt.Count; b++;
-                reporter.BatchDone(epoch, b, stream.BatchesPerEpoch, lossSum / batches, images / epochWatch.Elapsed.TotalSeconds);
-                if (cancel.IsCancellationRequested)
-                {
-                    var at = b < stream.BatchesPerEpoch ? state with { Epoch = epoch, Batch = b, OptimizerSteps = optimizer.Steps }
-                                                        : state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
-                    TrainingState.Save(run.LastCheckpoint, model, optimizer, at, config);
-                    run.Log($"interrupted at epoch {epoch + 1}, batch {b}; checkpoint written");
-                    reporter.Info($"interrupted: checkpoint written to {run.LastCheckpoint}; continue with --resume {run.Root}");
-                    throw new OperationCanceledException("training interrupted");
-                }
+                optimizer.ZeroGrad();
+                var (y, sides) = model.ForwardWithSideOutputs(bt.Images.to(device));
+                var l = loss.Compute(y, sides, model.SideOutputWeights, bt.Masks.to(device));
+                l.backward();
+                optimizer.Step();
+                lossSum += l.item<float>();
             }
-            double trainSeconds = epochWatch.Elapsed.TotalSeconds;
-            var eval = Evaluator.Run(model, val, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("validating", d, n));
-            double score = eval.MeanLoss;  // selection as the official code: lowest loss
-            bool improved = score < state.BestScore;
-            var row = new EpochMetrics(epoch, batches > 0 ? lossSum / batches : double.NaN, eval.MeanLoss, eval.Metrics.MIoU, eval.Metrics.Dsc, lr,
-                                       epochWatch.Elapsed.TotalSeconds, images / trainSeconds, PeakRssMb());
-            history.Add(row);
-            state = state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
-            if (improved)
+            batches++; images += bt.Count; b++;
+            reporter.BatchDone(epoch, b, stream.BatchesPerEpoch, lossSum / batches, images / epochWatch.Elapsed.TotalSeconds);
+            if (cancel.IsCancellationRequested)
             {
-                state = state with { BestScore = score, BestEpoch = epoch };
-                ModelCheckpoint.Save(run.BestCheckpoint, model, new Dictionary<string, string> { ["epoch"] = epoch.ToString(), ["selected_on"] = config.SelectOn });
+                var at = b < stream.BatchesPerEpoch ? state with { Epoch = epoch, Batch = b, OptimizerSteps = optimizer.Steps }
+                                                    : state with { Epoch = epoch + 1, Batch = 0, OptimizerSteps = optimizer.Steps };
+                TrainingState.Save(run.LastCheckpoint, model, optimizer, at, config);
+                run.Log($"interrupted at epoch {epoch + 1}, batch {b}; checkpoint written");
+                reporter.Info($"interrupted: checkpoint written to {run.LastCheckpoint}; continue with --resume {run.Root}");
+                throw new OperationCanceledException("training interrupted");
             }
-            TrainingState.Save(run.LastCheckpoint, model, optimizer, state, config);
-            run.WriteMetrics(history);
-            run.WriteCurves(history);
-            WritePanels(model, val, device);
-            run.Log($"epoch {epoch + 1}/{config.Epochs} train_loss {row.TrainLoss:F4} val_loss {row.ValLoss:F4} val_miou {row.ValMIoU:F4} val_dsc {row.ValDsc:F4} lr {lr:E3} {row.Seconds:F1}s {row.ImagesPerSecond:F1} img/s{(improved ? " best" : "")}");
-            reporter.EpochDone(row, improved);
-            epochsRun++;
         }
-
-        // ---- final test with the selected weights; the training model and its optimizer state are no longer needed
-        optimizer.Dispose();
-        model.Dispose();
-        GC.Collect();
-        EvaluationResult? testResult = null;
-        if (testCount > 0 && File.Exists(run.BestCheckpoint))
-        {
-            var test = ImageCache.Load(testIds, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out _);
-            var best = ModelCheckpoint.Load(run.BestCheckpoint);
-            best.to(device);
-            testResult = Evaluator.Run(best, test, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("testing", d, n));
-            var json = testResult.Metrics.ToJson();
-            json["loss"] = testResult.MeanLoss;
-            json["best_epoch"] = state.BestEpoch;
-            json["selected_on"] = config.SelectOn;
-            json["checkpoint"] = run.BestCheckpoint;
-            run.WriteJson(run.TestPath, json);
-            run.Log($"test ({test.Count} images, epoch {state.BestEpoch + 1}): {testResult.Metrics}");
-            reporter.Info($"test ({test.Count} images, best epoch {state.BestEpoch + 1}): {testResult.Metrics}");
-            run.Log($"memory after testing {RssMb():F0} MB, peak {PeakRssMb():F0} MB");
-        }
-        return new TrainingOutcome(epochsRun, state.BestEpoch, testResult, run.Root);
+        return (lossSum, batches, images);
     }
 
     private DataSplit MakeSplit(DatasetScan scan)

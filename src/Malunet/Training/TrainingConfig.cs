@@ -89,7 +89,7 @@ public sealed class TrainingConfig
         if (SelectOn is not ("val" or "test")) throw new ArgumentException($"--select-on must be val or test, not '{SelectOn}'");
         if (SelectOn == "val" && ValRatio == 0) throw new ArgumentException("--select-on val needs --val-ratio above 0 (or a split file with \"val\")");
         if (ImageSize % 32 != 0 || ImageSize < 32) throw new ArgumentException($"--image-size must be a multiple of 32, got {ImageSize}");
-        if (Threshold <= 0 || Threshold >= 1) throw new ArgumentException($"--threshold must be in (0, 1), got {Threshold}");
+        if (Evaluation.MaskMetrics.ThresholdProblem(Threshold) is { } problem) throw new ArgumentException("--" + problem);
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         // The loss and metrics are the paper's binary ones; class-index masks are not read yet.
         if (Model.NumClasses != 1) throw new ArgumentException($"--num-classes {Model.NumClasses}: training reads binary lesion masks only (one output channel); multi-class training is not implemented yet");

@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Malunet.Evaluation;
+
+namespace Malunet.Cli;
+
+/// <summary>The <c>--threshold</c> option of every verb: a probability in (0, 1), checked while parsing (exit 2).</summary>
+public static class ThresholdOption
+{
+    public static Option<double> Create(string description, double defaultValue = 0.5)
+    {
+        var option = new Option<double>("--threshold") { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            if (MaskMetrics.ThresholdProblem(result.GetValueOrDefault<double>()) is { } problem) result.AddError("--" + problem);
+        });
+        return option;
+    }
+}
