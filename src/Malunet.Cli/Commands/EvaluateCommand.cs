@@ -82,10 +82,9 @@ public static class EvaluateCommand
             part ??= "test";
             var s = DataSplit.Load(splitFile);
             var ids = part switch { "test" => s.Test, "val" => s.Val, "train" => s.Train, _ => s.Train.Concat(s.Val).Concat(s.Test).ToList() };
-            var byId = scan.Samples.Where(x => x.MaskPath != null).GroupBy(x => x.Id).ToDictionary(g => g.Key, g => g.First());
-            var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
+            var (found, missing) = scan.Pick(ids);
             if (missing.Count > 0) throw new InvalidDataException($"{splitFile}: {missing.Count} id(s) of the {part} part have no image with a mask, e.g. {missing[0]}");
-            return (ids.Select(id => byId[id]).ToList(), $"the '{part}' part of {splitFile}");
+            return (found, $"the '{part}' part of {splitFile}");
         }
         foreach (var p in scan.Problems) Console.Error.WriteLine($"malunet: warning: {p}");
         // A layout with its own parts is evaluated on its test part by default; a folder without parts, whole.

@@ -8,6 +8,23 @@ namespace Malunet.Data;
 public sealed record DatasetScan(string Root, string Layout, IReadOnlyList<Sample> Samples, IReadOnlyList<DataProblem> Problems)
 {
     public bool HasParts => Samples.Any(s => s.Subset != DatasetScanner.WholeFolder);
+
+    /// <summary>
+    /// The samples with masks of <paramref name="ids"/> (a split's part), in that order, and the ids that have none
+    /// here: the one place where split ids become files.
+    /// </summary>
+    public (List<Sample> Found, List<string> Missing) Pick(IEnumerable<string> ids)
+    {
+        var byId = Samples.Where(s => s.MaskPath != null).GroupBy(s => s.Id).ToDictionary(g => g.Key, g => g.First());
+        var found = new List<Sample>();
+        var missing = new List<string>();
+        foreach (var id in ids)
+        {
+            if (byId.TryGetValue(id, out var sample)) found.Add(sample);
+            else missing.Add(id);
+        }
+        return (found, missing);
+    }
 }
 
 /// <summary>

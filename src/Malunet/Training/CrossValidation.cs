@@ -149,9 +149,7 @@ public sealed class CrossValidation
     {
         var split = DataSplit.Load(FoldSplitPath(0));
         if (split.Test.Count == 0) return null;
-        var scan = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix);
-        var wanted = split.Test.ToHashSet(StringComparer.Ordinal);
-        var samples = scan.Samples.Where(s => s.MaskPath != null && wanted.Contains(s.Id)).DistinctBy(s => s.Id).ToList();
+        var samples = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix).Pick(split.Test).Found;
         using var ensemble = OpenEnsemble(Root, device) ?? throw new InvalidDataException($"{Root}: no fold checkpoints");
         var (record, _) = DatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, recipe.Threshold, originalResolution: false, progress: progress);
         var json = Pick(record.Metrics.ToJson());

@@ -125,14 +125,12 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         reporter.Info($"data: {scan.Root} ({scan.Layout} layout, {scan.Samples.Count} images)");
         var problems = scan.Problems.ToList();
         DataSplit split = resume && File.Exists(run.SplitPath) ? DataSplit.Load(run.SplitPath) : MakeSplit(scan);
-        var byId = scan.Samples.Where(s => s.MaskPath != null).GroupBy(s => s.Id).ToDictionary(g => g.Key, g => g.First());
-        var missing = split.Train.Concat(split.Val).Concat(split.Test).Where(id => !byId.ContainsKey(id)).ToList();
-        foreach (var id in missing)
+        foreach (var id in scan.Pick(split.Train.Concat(split.Val).Concat(split.Test)).Missing)
             problems.Add(new DataProblem(config.Split ?? run.SplitPath, $"split names {id}, which has no image with a mask in {config.Data}", true));
         StopOrSkip(problems.Where(p => p.Fatal).ToList());
         if (!resume) run.WriteJson(run.SplitPath, split.ToJson());
 
-        IReadOnlyList<Sample> Pick(IEnumerable<string> ids) => ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
+        IReadOnlyList<Sample> Pick(IEnumerable<string> ids) => scan.Pick(ids).Found;
         var trainSamples = Pick(split.Train);
         if (config.Limit is { } limit) trainSamples = trainSamples.Take(limit).ToList();
         var valIds = config.SelectOn == "test" ? split.Test : split.Val;
