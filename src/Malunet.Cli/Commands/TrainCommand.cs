@@ -12,36 +12,15 @@ public static class TrainCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var data = new Option<string?>("--data") { Description = "Dataset folder (ISIC 2017/2018 layout, train/images + train/masks, or images/ + masks/)" };
-        var split = new Option<string?>("--split") { Description = "JSON split file {\"train\": [ids], \"test\": [ids], optional \"val\"}" };
-        var splitRatio = new Option<double?>("--split-ratio") { Description = "Without --split: fraction of images for training (default 0.7)" };
-        var splitTrain = new Option<int?>("--split-train") { Description = "Without --split: number of images for training (the paper: 1500 of 2150)" };
-        var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentation (default 42)" };
-        var valRatio = new Option<double?>("--val-ratio") { Description = "Fraction of the training split held out for selecting the best epoch (default 0.1)" };
-        var selectOn = new Option<string?>("--select-on") { Description = "val (default) or test (the official protocol: selects on the test split)" };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 300)" };
-        var batch = new Option<int?>("--batch-size") { Description = "Batch size (default 8)" };
-        var lr = new Option<double?>("--lr") { Description = "AdamW learning rate (default 1e-3)" };
-        var wd = new Option<double?>("--weight-decay") { Description = "AdamW weight decay (default 1e-2)" };
-        var tMax = new Option<int?>("--t-max") { Description = "Cosine annealing period in epochs (default 50)" };
-        var etaMin = new Option<double?>("--eta-min") { Description = "Cosine annealing minimum learning rate (default 1e-5)" };
-        var threshold = new Option<double?>("--threshold") { Description = "Probability threshold for the metrics (default 0.5)" };
-        var noAugment = new Option<bool>("--no-augment") { Description = "Turn off flips and rotation" };
-        var limit = new Option<int?>("--limit") { Description = "Quick checks: only the first N training images and N/4 validation and test images" };
-        var skipBad = new Option<bool>("--skip-bad") { Description = "Leave out unpaired or unreadable files (listed) instead of stopping" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Network input size, a multiple of 32 (default 256); it travels with the weights" };
-        var maskSuffix = new Option<string?>("--mask-suffix") { Description = "Pair image X with mask X<SUFFIX> only (default: _segmentation, _Segmentation, _lesion, _mask, _gt or the same name)" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
-        var config = new Option<string?>("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
+        var recipe = new RecipeArguments();
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<timestamp>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder where it stopped" };
         var folds = new Option<int?>("--folds") { Description = "K-fold cross-validation: train K models, each validated on its own fold of the training ids; --out holds fold_0 .. fold_K-1 and cv_summary.json/.md" };
         var fold = new Option<int?>("--fold") { Description = "With --folds: run only this fold (0-based), e.g. one fold per machine" };
-        var init = new Option<string?>("--init") { Description = "Fine-tune: start from these weights (our checkpoint, an official .pth, or 'bundled' for the bundled weights of --model) instead of a random initialisation" };
 
         var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
-        foreach (var o in new Option[] { data, split, splitRatio, splitTrain, seed, valRatio, selectOn, epochs, batch, lr, wd, tMax, etaMin, threshold, imageSize, maskSuffix, noAugment, limit, skipBad, cacheDir, config, output, resume, init, folds, fold })
-            cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, resume, folds, fold }) cmd.Options.Add(o);
+        recipe.AddTo(cmd);
         model.AddTo(cmd);
         device.AddTo(cmd);
 
@@ -57,37 +36,12 @@ public static class TrainCommand
                 run = new RunFolder(resumeDir);
                 if (!File.Exists(run.ConfigPath)) throw new FileNotFoundException($"{run.ConfigPath}: not a run folder (no config.json)");
                 c = TrainingConfig.Load(run.ConfigPath);
-                if (r.GetValue(epochs) is { } e) c.Epochs = e; // extending a finished run
+                if (r.GetValue(recipe.Epochs) is { } e) c.Epochs = e; // extending a finished run
             }
             else
             {
-                c = r.GetValue(config) is { } cfg ? TrainingConfig.Load(cfg) : new TrainingConfig();
-                if (r.GetValue(data) is { } d) c.Data = d;
-                if (string.IsNullOrEmpty(c.Data)) throw new UsageException("--data is required (or a --config that names it)");
-                if (r.GetValue(split) is { } s) c.Split = s;
-                if (r.GetValue(splitRatio) is { } sr) c.SplitRatio = sr;
-                if (r.GetValue(splitTrain) is { } st) c.SplitTrainCount = st;
-                if (r.GetValue(seed) is { } sd) c.Seed = sd;
-                if (r.GetValue(valRatio) is { } vr) c.ValRatio = vr;
-                if (r.GetValue(selectOn) is { } so) c.SelectOn = so;
-                if (r.GetValue(epochs) is { } ep) c.Epochs = ep;
-                if (r.GetValue(batch) is { } bs) c.BatchSize = bs;
-                if (r.GetValue(lr) is { } l) c.Lr = l;
-                if (r.GetValue(wd) is { } w) c.WeightDecay = w;
-                if (r.GetValue(tMax) is { } tm) c.TMax = tm;
-                if (r.GetValue(etaMin) is { } em) c.EtaMin = em;
-                if (r.GetValue(threshold) is { } th) c.Threshold = th;
-                if (r.GetValue(noAugment)) c.Augment = false;
-                if (r.GetValue(limit) is { } li) c.Limit = li;
-                if (r.GetValue(skipBad)) c.SkipBad = true;
-                if (r.GetValue(cacheDir) is { } cd) c.CacheDir = cd;
-                if (r.GetValue(imageSize) is { } isz) c.ImageSize = isz;
-                if (r.GetValue(maskSuffix) is { } ms) c.MaskSuffix = ms;
-                // Model flags win over a config file; without a config file the flags (or their defaults) apply.
-                if (r.GetValue(config) == null || model.AnyGiven(r)) c.Model = model.Bind(r);
-                if (r.GetValue(init) is { } initWeights) c.Init = InitWeightsPath(initWeights, c.Model);
-                c.Device = r.GetValue(device.Device)!;
-                c.Threads = r.GetValue(device.Threads);
+                c = recipe.Bind(r, model, device);
+                if (c.Init != null) c.Init = InitWeightsPath(c.Init, c.Model);
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
                 if (r.GetValue(folds) is { } k)
                 {
