@@ -103,20 +103,9 @@ public sealed class ModelArguments
     {
         var flags = Bind(r);
         var file = ModelCheckpoint.Read(weights);
-        try
-        {
-            if (file.StoredOptions != null && AnyGiven(r) && !file.StoredOptions.Equals(flags))
-                Console.Error.WriteLine($"malunet: note: {weights} stores its model options ({file.StoredOptions}); the model flags are ignored");
-            SegmentationModel model;
-            try { model = ModelCatalog.Create(file.StoredOptions ?? flags); }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
-            StateDict.Load(model, file.Tensors, weights);
-            model.InputSize = ModelCheckpoint.InputSizeOf(file);
-            return model;
-        }
-        finally
-        {
-            foreach (var t in file.Tensors.Values) t.Dispose();
-        }
+        if (file.StoredOptions != null && AnyGiven(r) && !file.StoredOptions.Equals(flags))
+            Console.Error.WriteLine($"malunet: note: {weights} stores its model options ({file.StoredOptions}); the model flags are ignored");
+        try { return ModelCheckpoint.Load(file, flags); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 }

@@ -97,13 +97,15 @@ public static class ModelCheckpoint
     /// Builds the network for a weights file and loads it: our checkpoints use their stored options, other files
     /// <paramref name="options"/> (the command-line model options, defaults if null).
     /// </summary>
-    public static SegmentationModel Load(string path, ModelOptions? options = null)
+    public static SegmentationModel Load(string path, ModelOptions? options = null) => Load(Read(path), options);
+
+    /// <summary>As <see cref="Load(string, ModelOptions?)"/> for a file already read; its tensors are disposed.</summary>
+    public static SegmentationModel Load(WeightsFile file, ModelOptions? options = null)
     {
-        var file = Read(path);
         try
         {
             var model = ModelCatalog.Create(file.StoredOptions ?? options ?? new ModelOptions());
-            StateDict.Load(model, file.Tensors, path);
+            StateDict.Load(model, file.Tensors, file.Path);
             model.InputSize = InputSizeOf(file);
             return model;
         }
