@@ -10,15 +10,25 @@ namespace Malunet.Tests.Models;
 /// <summary>The shipped weights are a correctness artefact: they must load and reach their model card's accuracy.</summary>
 public class BundledWeightsTests
 {
+    /// <summary>Every architecture with bundled weights (MALUNet and, for the paper's comparison, its peers).</summary>
+    public static TheoryData<string> Bundled() => new(BundledWeights.Models());
+
     [Fact]
-    public void Bundled_weights_reach_the_model_card_test_miou_on_the_650_test_images()
+    public void MALUNet_and_its_two_peers_have_bundled_weights()
     {
-        var path = BundledWeights.Find();
-        Assert.True(path != null, "weights/" + BundledWeights.FileName() + " is not beside the tests");
-        var card = BundledWeights.Card()!;
+        foreach (var m in new[] { "malunet", "egeunet", "unext-s" })
+            Assert.True(BundledWeights.Find(m) != null && BundledWeights.Card(m) != null, $"weights/{BundledWeights.FileName(m)} or its card is missing");
+    }
+
+    [Theory]
+    [MemberData(nameof(Bundled))]
+    public void Bundled_weights_reach_the_model_card_metrics_on_the_650_test_images(string name)
+    {
+        var path = BundledWeights.Find(name)!;
+        var card = BundledWeights.Card(name)!;
         double cardMiou = card["test_650"]!["miou"]!.GetValue<double>();
-        var model = ModelCheckpoint.Load(path!);
-        Assert.Equal("malunet", model.Options.Model);
+        var model = ModelCheckpoint.Load(path);
+        Assert.Equal(name, model.Options.Model);
         var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
         var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
         // Decoded afresh (no cache file): a stale cache entry must not hide a decoding change.
@@ -52,10 +62,10 @@ public class BundledWeightsTests
     [Fact]
     public void Without_weights_an_architecture_with_no_bundled_weights_is_a_usage_error_naming_the_bundled_ones()
     {
-        var r = CliRunner.Run("predict", "--model", "unext-s", "--input", Path.Combine(SharedData.Isic2017, "ISIC-2017_Test_v2_Data", "ISIC_0012223.jpg"),
+        var r = CliRunner.Run("predict", "--model", "unet", "--input", Path.Combine(SharedData.Isic2017, "ISIC-2017_Test_v2_Data", "ISIC_0012223.jpg"),
                               "--output", Path.Combine(Path.GetTempPath(), "malunet-never-written"));
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("no bundled weights for --model unext-s", r.Stderr);
+        Assert.Contains("no bundled weights for --model unet", r.Stderr);
         Assert.Contains("bundled: malunet", r.Stderr);
     }
 }
