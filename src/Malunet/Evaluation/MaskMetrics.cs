@@ -46,13 +46,14 @@ public static class MaskMetrics
 
     private static List<int> Boundary(ReadOnlySpan<bool> m, int w, int h)
     {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<bool, byte>(m); // false/true are 0/1
+        var edges = new byte[w];
         var list = new List<int>();
         for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
         {
-            int i = y * w + x;
-            if (!m[i]) continue;
-            if (x == 0 || y == 0 || x == w - 1 || y == h - 1 || !m[i - 1] || !m[i + 1] || !m[i - w] || !m[i + w]) list.Add(i);
+            if (!bytes.Slice(y * w, w).ContainsAnyExcept((byte)0)) continue;
+            MaskBoundary.Row(bytes, w, h, y, edges);
+            for (int x = 0; x < w; x++) if (edges[x] != 0) list.Add(y * w + x);
         }
         return list;
     }

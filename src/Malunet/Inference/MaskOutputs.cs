@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Malunet.Data;
+using Malunet.Evaluation;
 
 namespace Malunet.Inference;
 
@@ -53,7 +54,7 @@ public static class MaskOutputs
         {
             var row = mask.AsSpan(y * w, w);
             if (!row.ContainsAnyExcept((byte)0)) continue;
-            EdgesOfRow(mask, w, h, y, edges);
+            MaskBoundary.Row(mask, w, h, y, edges);
             for (int x = edges.AsSpan().IndexOfAnyExcept((byte)0); x >= 0;)
             {
                 for (int yy = Math.Max(0, y - r); yy <= Math.Min(h - 1, y + r); yy++)
@@ -66,28 +67,5 @@ public static class MaskOutputs
                 x = next < 0 ? -1 : x + 1 + next;
             }
         }
-    }
-
-    /// <summary>
-    /// Row <paramref name="y"/>'s contour pixels (non-zero in <paramref name="edges"/>): foreground (255) pixels of the
-    /// mask with a background 4-neighbour or on the border, 32 pixels at a time (masks are 0/255, so AND works).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EdgesOfRow(byte[] mask, int w, int h, int y, byte[] edges)
-    {
-        var m = mask.AsSpan(y * w, w);
-        if (y == 0 || y == h - 1 || w < 3) { m.CopyTo(edges); return; }
-        var up = mask.AsSpan((y - 1) * w, w);
-        var down = mask.AsSpan((y + 1) * w, w);
-        int n = System.Numerics.Vector<byte>.Count, x = 1;
-        for (; x + n <= w - 1; x += n)
-        {
-            var inner = new System.Numerics.Vector<byte>(m[(x - 1)..]) & new System.Numerics.Vector<byte>(m[(x + 1)..])
-                        & new System.Numerics.Vector<byte>(up[x..]) & new System.Numerics.Vector<byte>(down[x..]);
-            System.Numerics.Vector.AndNot(new System.Numerics.Vector<byte>(m[x..]), inner).CopyTo(edges.AsSpan(x));
-        }
-        for (; x < w - 1; x++) edges[x] = (byte)(m[x] & ~(m[x - 1] & m[x + 1] & up[x] & down[x]));
-        edges[0] = m[0];
-        edges[w - 1] = m[w - 1];
     }
 }
