@@ -84,7 +84,7 @@ public static class EvaluateCommand
             var ids = part switch { "test" => s.Test, "val" => s.Val, "train" => s.Train, _ => s.Train.Concat(s.Val).Concat(s.Test).ToList() };
             var (found, missing) = scan.Pick(ids);
             if (missing.Count > 0) throw new InvalidDataException($"{splitFile}: {missing.Count} id(s) of the {part} part have no image with a mask, e.g. {missing[0]}");
-            return (found, $"the '{part}' part of {splitFile}");
+            return (found[0], $"the '{part}' part of {splitFile}");
         }
         foreach (var p in scan.Problems) Console.Error.WriteLine($"malunet: warning: {p}");
         // A layout with its own parts is evaluated on its test part by default; a folder without parts, whole.

@@ -10,19 +10,23 @@ public sealed record DatasetScan(string Root, string Layout, IReadOnlyList<Sampl
     public bool HasParts => Samples.Any(s => s.Subset != DatasetScanner.WholeFolder);
 
     /// <summary>
-    /// The samples with masks of <paramref name="ids"/> (a split's part), in that order, and the ids that have none
-    /// here: the one place where split ids become files.
+    /// The samples with masks of each of <paramref name="parts"/> (a split's train, val, test ids), in order, and the
+    /// ids that have none here: the one place where split ids become files (the id index is built once per call).
     /// </summary>
-    public (List<Sample> Found, List<string> Missing) Pick(IEnumerable<string> ids)
+    public (IReadOnlyList<Sample>[] Parts, List<string> Missing) Pick(params IEnumerable<string>[] parts)
     {
         var byId = Samples.Where(s => s.MaskPath != null).GroupBy(s => s.Id).ToDictionary(g => g.Key, g => g.First());
-        var found = new List<Sample>();
         var missing = new List<string>();
-        foreach (var id in ids)
+        var found = parts.Select(ids =>
         {
-            if (byId.TryGetValue(id, out var sample)) found.Add(sample);
-            else missing.Add(id);
-        }
+            var part = new List<Sample>();
+            foreach (var id in ids)
+            {
+                if (byId.TryGetValue(id, out var sample)) part.Add(sample);
+                else missing.Add(id);
+            }
+            return (IReadOnlyList<Sample>)part;
+        }).ToArray();
         return (found, missing);
     }
 }

@@ -149,7 +149,7 @@ public sealed class CrossValidation
     {
         var split = DataSplit.Load(FoldSplitPath(0));
         if (split.Test.Count == 0) return null;
-        var samples = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix).Pick(split.Test).Found;
+        var samples = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix).Pick(split.Test).Parts[0];
         using var ensemble = OpenEnsemble(Root, device) ?? throw new InvalidDataException($"{Root}: no fold checkpoints");
         var (record, _) = DatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, recipe.Threshold, originalResolution: false, progress: progress);
         var json = Pick(record.Metrics.ToJson());

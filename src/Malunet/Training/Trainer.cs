@@ -125,17 +125,16 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         reporter.Info($"data: {scan.Root} ({scan.Layout} layout, {scan.Samples.Count} images)");
         var problems = scan.Problems.ToList();
         DataSplit split = resume && File.Exists(run.SplitPath) ? DataSplit.Load(run.SplitPath) : MakeSplit(scan);
-        foreach (var id in scan.Pick(split.Train.Concat(split.Val).Concat(split.Test)).Missing)
+        var (parts, missing) = scan.Pick(split.Train, split.Val, split.Test);
+        foreach (var id in missing)
             problems.Add(new DataProblem(config.Split ?? run.SplitPath, $"split names {id}, which has no image with a mask in {config.Data}", true));
         StopOrSkip(problems.Where(p => p.Fatal).ToList());
         if (!resume) run.WriteJson(run.SplitPath, split.ToJson());
 
-        IReadOnlyList<Sample> Pick(IEnumerable<string> ids) => scan.Pick(ids).Found;
-        var trainSamples = Pick(split.Train);
+        var trainSamples = parts[0];
         if (config.Limit is { } limit) trainSamples = trainSamples.Take(limit).ToList();
-        var valIds = config.SelectOn == "test" ? split.Test : split.Val;
-        var valSamples = Pick(valIds);
-        var testSamples = Pick(split.Test);
+        var testSamples = parts[2];
+        var valSamples = config.SelectOn == "test" ? testSamples : parts[1];
         if (config.Limit is { } l2) { valSamples = valSamples.Take(Math.Max(1, l2 / 4)).ToList(); testSamples = testSamples.Take(Math.Max(1, l2 / 4)).ToList(); }
         if (trainSamples.Count == 0) throw new InvalidDataException($"{config.Data}: no training images with masks");
         if (valSamples.Count == 0) throw new InvalidDataException("the selection set is empty: give --val-ratio > 0 or a split with \"val\" ids");
