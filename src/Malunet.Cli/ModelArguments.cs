@@ -73,14 +73,21 @@ public sealed class ModelArguments
     {
         if (!string.IsNullOrEmpty(given)) return given;
         var name = r.GetValue(Model)!;
-        var bundled = BundledWeights.Find(name)
-                      ?? throw new UsageException($"--weights is required: there are no bundled weights for --model {name} " +
-                                                  $"(weights/{BundledWeights.FileName(name)}; bundled: {string.Join(", ", BundledWeights.Models())})");
+        var bundled = Bundled(name, "--weights is required");
         var card = BundledWeights.Card(name);
         var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
         Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
         return bundled;
     }
+
+    /// <summary>
+    /// The bundled weights of <paramref name="model"/>; without them, a usage error that starts with
+    /// <paramref name="context"/> and names the architectures that have some.
+    /// </summary>
+    public static string Bundled(string model, string context) =>
+        BundledWeights.Find(model)
+        ?? throw new UsageException($"{context}: there are no bundled weights for --model {model} " +
+                                    $"(weights/{BundledWeights.FileName(model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
 
     /// <summary>
     /// The network to run with TorchSharp: the weights file, or for a cross-validation folder (<c>train --folds</c>)

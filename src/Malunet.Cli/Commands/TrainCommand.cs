@@ -45,9 +45,7 @@ public static class TrainCommand
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
                 if (r.GetValue(folds) is { } k)
                 {
-                    try { c.Validate(); }
-                    catch (ArgumentException e) { throw new UsageException(e.Message); }
-                    if (c.Init != null) CheckInitWeights(c);
+                    Check(c, fresh: true);
                     return CrossValidate(c, outDir, k, r.GetValue(fold));
                 }
                 if (r.GetValue(fold) != null) throw new UsageException("--fold needs --folds K");
@@ -56,10 +54,7 @@ public static class TrainCommand
                 run = new RunFolder(outDir);
             }
 
-            // Flags and config files alike (a resumed run's --epochs too) are checked here: a bad value is a usage error.
-            try { c.Validate(); }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
-            if (resumeDir == null && c.Init != null) CheckInitWeights(c);
+            Check(c, fresh: resumeDir == null);
 
             var outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
             {
@@ -105,11 +100,21 @@ public static class TrainCommand
     {
         if (!given.Equals("bundled", StringComparison.OrdinalIgnoreCase))
             return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"{given}: no such weights file (--init)");
-        return BundledWeights.Find(options.Model)
-               ?? throw new UsageException($"--init bundled: there are no bundled weights for --model {options.Model} (bundled: {string.Join(", ", BundledWeights.Models())})");
+        return ModelArguments.Bundled(options.Model, "--init bundled");
     }
 
-    /// <summary>Weights that do not fit the network are a usage error before any data is decoded.</summary>
+    /// <summary>
+    /// Flags and config files alike (a resumed run's --epochs too) are checked before any data is decoded: a bad value,
+    /// or for a new run --init weights that do not fit the network, is a usage error.
+    /// </summary>
+    private static void Check(TrainingConfig c, bool fresh)
+    {
+        try { c.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (fresh && c.Init != null) CheckInitWeights(c);
+    }
+
+    /// <summary>--init's weights must fit the network: loaded once into a throwaway copy of it.</summary>
     private static void CheckInitWeights(TrainingConfig c)
     {
         TorchRuntime.EnsureLoaded();
