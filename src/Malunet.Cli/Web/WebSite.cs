@@ -12,8 +12,13 @@ namespace Malunet.Cli.Web;
 /// </summary>
 public static class WebSite
 {
-    /// <summary>ONNX Runtime Web's files that the page loads (the build copies them to <c>web/ort/</c>).</summary>
-    public static readonly IReadOnlyList<string> OrtFiles = ["ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+    /// <summary>
+    /// ONNX Runtime Web's files that the page loads: the project file's <c>OrtWebFile</c> items, which the build copies
+    /// to <c>web/ort/</c> and records in the assembly's metadata.
+    /// </summary>
+    public static readonly IReadOnlyList<string> OrtFiles =
+        (Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "OrtWebFiles")?.Value
+         ?? throw new InvalidOperationException("the build did not record ONNX Runtime Web's files")).Split(';');
 
     /// <summary>Where the build put ONNX Runtime Web's files, beside the program.</summary>
     public static string OrtFolder => Path.Combine(AppContext.BaseDirectory, "web", "ort");
