@@ -17,11 +17,9 @@ public class ServePageBrowserTests(ServerFixture server) : IClassFixture<ServerF
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await HeadlessChromium.LaunchAsync(playwright);
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1100 }, AcceptDownloads = true });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = HeadlessChromium.Viewport, AcceptDownloads = true });
         var page = await context.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
-        page.PageError += (_, e) => consoleErrors.Add(e);
+        var consoleErrors = HeadlessChromium.CollectErrors(page);
 
         await page.GotoAsync(server.BaseUrl + "/");
         await Assertions.Expect(page.Locator("#model")).ToContainTextAsync("M parameters");

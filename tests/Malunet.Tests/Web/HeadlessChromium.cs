@@ -20,6 +20,18 @@ public static class HeadlessChromium
         Args = new[] { "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage" },
     });
 
+    /// <summary>The window the page tests and their screenshots use.</summary>
+    public static ViewportSize Viewport => new() { Width = 1360, Height = 1100 };
+
+    /// <summary>The page's console errors and uncaught exceptions from now on (a test ends by asserting there are none).</summary>
+    public static List<string> CollectErrors(IPage page)
+    {
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };
+        page.PageError += (_, e) => { lock (errors) errors.Add(e); };
+        return errors;
+    }
+
     /// <summary>A path under the repository's <c>artifacts/</c> folder (kept after the tests, ignored by git).</summary>
     public static string ArtifactPath(string name)
     {

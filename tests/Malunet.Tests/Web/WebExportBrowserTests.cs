@@ -34,13 +34,11 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
         await using var statics = await StaticServer.StartAsync(site);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await HeadlessChromium.LaunchAsync(playwright);
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1100 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = HeadlessChromium.Viewport });
         var requests = new List<IRequest>();
         context.Request += (_, r) => { lock (requests) requests.Add(r); };
         var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
-        page.PageError += (_, e) => errors.Add(e);
+        var errors = HeadlessChromium.CollectErrors(page);
 
         await page.GotoAsync(statics.BaseUrl + "/");
         await Assertions.Expect(page.Locator("#model")).ToContainTextAsync("M parameters");
