@@ -4,9 +4,16 @@ using System.Text;
 
 namespace Malunet.Data;
 
-/// <summary>A sample decoded and resized to the network size, kept as bytes (RGB HWC and one-channel mask).</summary>
+/// <summary>
+/// A sample decoded and resized to the network size, kept as bytes (RGB HWC and one-channel mask: 0..255 for the
+/// paper's binary masks, class indices when <see cref="MaskHoldsClassIndices"/>).
+/// </summary>
 public sealed record CachedSample(string Id, int Size, byte[] Image, byte[]? Mask, int OriginalWidth, int OriginalHeight,
-                                  int MaskWidth, int MaskHeight, long NonBinaryMaskPixels);
+                                  int MaskWidth, int MaskHeight, long NonBinaryMaskPixels)
+{
+    /// <summary>True for multi-class samples (<see cref="ClassMasks"/>): the mask bytes are class indices, not 0..255.</summary>
+    public bool MaskHoldsClassIndices { get; init; }
+}
 
 /// <summary>
 /// Decodes every image and mask once, in parallel, resized to <c>size x size</c> (images and masks may differ in
@@ -28,7 +35,7 @@ public static class ImageCache
         return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".cache") : xdg, "malunet");
     }
 
-    private static string Key(Sample s, int size)
+    private static string Key(Sample s, int size, int classes)
     {
         static string Stamp(string? p)
         {
@@ -36,15 +43,19 @@ public static class ImageCache
             var fi = new FileInfo(p);
             return fi.Exists ? $"{fi.FullName}|{fi.Length}|{fi.LastWriteTimeUtc.Ticks}" : $"{p}|missing";
         }
-        return $"{size}|{Stamp(s.ImagePath)}|{Stamp(s.MaskPath)}";
+        return $"{size}{(classes > 1 ? $"c{classes}" : "")}|{Stamp(s.ImagePath)}|{Stamp(s.MaskPath)}";
     }
 
-    /// <summary>Decodes (or reads from the cache) each sample. Problems are per file; those samples are left out of the result.</summary>
+    /// <summary>
+    /// Decodes (or reads from the cache) each sample; with <paramref name="classes"/> &gt; 1 the masks are class-index
+    /// masks (<see cref="ClassMasks"/>). Problems are per file; those samples are left out of the result.
+    /// </summary>
     public static IReadOnlyList<CachedSample> Load(IReadOnlyList<Sample> samples, int size, string? cacheFolder,
-                                                   out List<DataProblem> problems, Action<int, int>? progress = null)
+                                                   out List<DataProblem> problems, Action<int, int>? progress = null, int classes = 1)
     {
-        var keys = samples.Select(s => Key(s, size)).ToArray();
-        var fromDisk = cacheFolder != null ? ReadCacheFile(CachePath(cacheFolder, samples, size), keys.ToHashSet()) : new Dictionary<string, CachedSample>();
+        var keys = samples.Select(s => Key(s, size, classes)).ToArray();
+        var cachePath = cacheFolder != null ? CachePath(cacheFolder, samples, size, classes) : null;
+        var fromDisk = cachePath != null ? ReadCacheFile(cachePath, keys.ToHashSet(), classes > 1) : new Dictionary<string, CachedSample>();
         var result = new CachedSample?[samples.Count];
         var found = new ConcurrentBag<DataProblem>();
         int done = 0, decoded = 0;
@@ -58,7 +69,7 @@ public static class ImageCache
             {
                 try
                 {
-                    result[i] = Decode(samples[i], size);
+                    result[i] = Decode(samples[i], size, classes);
                     Interlocked.Increment(ref decoded);
                 }
                 catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException)
@@ -78,9 +89,9 @@ public static class ImageCache
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
         var ok = result.Where(r => r != null).Select(r => r!).ToList();
-        if (cacheFolder != null && decoded > 0)
+        if (cachePath != null && decoded > 0)
         {
-            try { WriteCacheFile(CachePath(cacheFolder, samples, size), samples, keys, result); }
+            try { WriteCacheFile(cachePath, keys, result, classes > 1); }
             catch (IOException) { /* a cache that cannot be written only costs time */ }
             catch (UnauthorizedAccessException) { }
         }
@@ -90,32 +101,43 @@ public static class ImageCache
     // Decoder messages are "<path>: <problem>".
     private static string ProblemText(string message) => message.Contains(": ") ? message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..] : message;
 
-    /// <summary>Decodes one sample: RGB image and gray mask resized to size x size; counts non-binary mask pixels.</summary>
-    public static CachedSample Decode(Sample s, int size)
+    /// <summary>
+    /// Decodes one sample: RGB image and mask resized to size x size. A binary mask (<paramref name="classes"/> = 1) is
+    /// resized linearly and its non-binary pixels counted; a class-index mask is checked against the class count and
+    /// resized to the nearest pixel.
+    /// </summary>
+    public static CachedSample Decode(Sample s, int size, int classes = 1)
     {
         var (ow, oh) = ImageDecoder.ReadSize(s.ImagePath);
         var img = ImageDecoder.Resize(ImageDecoder.DecodeRgb(s.ImagePath, size, size), size, size);
         byte[]? mask = null;
         long nonBinary = 0;
         int mw = 0, mh = 0;
-        if (s.MaskPath != null)
+        if (s.MaskPath != null && classes > 1)
+        {
+            var labels = ClassMasks.Decode(s.MaskPath);
+            ClassMasks.CheckRange(s.MaskPath, labels, classes);
+            (mw, mh) = (labels.Width, labels.Height);
+            mask = ClassMasks.ResizeNearest(labels, size, size).Pixels;
+        }
+        else if (s.MaskPath != null)
         {
             var (m, w, h, nb) = ImageDecoder.DecodeMaskResized(s.MaskPath, size, size);
             mw = w; mh = h; nonBinary = nb;
             mask = m.Pixels;
         }
-        return new CachedSample(s.Id, size, img.Pixels, mask, ow, oh, mw, mh, nonBinary);
+        return new CachedSample(s.Id, size, img.Pixels, mask, ow, oh, mw, mh, nonBinary) { MaskHoldsClassIndices = classes > 1 };
     }
 
-    private static string CachePath(string folder, IReadOnlyList<Sample> samples, int size)
+    private static string CachePath(string folder, IReadOnlyList<Sample> samples, int size, int classes)
     {
         // One file per data folder and size, shared by every split of that folder.
         var root = samples.Count > 0 ? Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(samples[0].ImagePath))) : "";
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{root}|{size}")))[..16].ToLowerInvariant();
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(classes > 1 ? $"{root}|{size}|classes {classes}" : $"{root}|{size}")))[..16].ToLowerInvariant();
         return Path.Combine(folder, $"{hash}.cache");
     }
 
-    private static Dictionary<string, CachedSample> ReadCacheFile(string path, HashSet<string> wanted)
+    private static Dictionary<string, CachedSample> ReadCacheFile(string path, HashSet<string> wanted, bool classIndices)
     {
         var map = new Dictionary<string, CachedSample>();
         if (!File.Exists(path)) return map;
@@ -139,7 +161,7 @@ public static class ImageCache
                 var image = r.ReadBytes(size * size * 3);
                 bool hasMask = r.ReadBoolean();
                 var mask = hasMask ? r.ReadBytes(size * size) : null;
-                map[key] = new CachedSample(id, size, image, mask, ow, oh, mw, mh, nb);
+                map[key] = new CachedSample(id, size, image, mask, ow, oh, mw, mh, nb) { MaskHoldsClassIndices = classIndices };
             }
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or InvalidDataException)
@@ -149,10 +171,10 @@ public static class ImageCache
         return map;
     }
 
-    private static void WriteCacheFile(string path, IReadOnlyList<Sample> samples, string[] keys, CachedSample?[] data)
+    private static void WriteCacheFile(string path, string[] keys, CachedSample?[] data, bool classIndices)
     {
         // Keep entries of other samples already in the file (another split of the same folder).
-        var existing = File.Exists(path) ? ReadAllEntries(path) : new List<(string, CachedSample)>();
+        var existing = File.Exists(path) ? ReadAllEntries(path, classIndices) : new List<(string, CachedSample)>();
         var mine = keys.Select((k, i) => (k, data[i])).Where(t => t.Item2 != null).Select(t => (t.k, t.Item2!)).ToList();
         var keep = existing.Where(e => !mine.Any(m => m.k == e.Item1) && StillValid(e.Item1)).ToList();
         var all = keep.Concat(mine).ToList();
@@ -181,7 +203,7 @@ public static class ImageCache
         return fi.Exists && fi.Length.ToString() == parts[2] && fi.LastWriteTimeUtc.Ticks.ToString() == parts[3];
     }
 
-    private static List<(string, CachedSample)> ReadAllEntries(string path)
+    private static List<(string, CachedSample)> ReadAllEntries(string path, bool classIndices)
     {
         var keys = new HashSet<string>();
         using (var r = new BinaryReader(File.OpenRead(path)))
@@ -201,6 +223,6 @@ public static class ImageCache
             }
             catch (EndOfStreamException) { return new(); }
         }
-        return ReadCacheFile(path, keys).Select(kv => (kv.Key, kv.Value)).ToList();
+        return ReadCacheFile(path, keys, classIndices).Select(kv => (kv.Key, kv.Value)).ToList();
     }
 }

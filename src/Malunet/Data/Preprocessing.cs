@@ -9,7 +9,7 @@ namespace Malunet.Data;
 /// min-max step undoes any affine standardisation, so the mean and std cancel out: the network input is simply
 /// <c>255·(x - min)/(max - min)</c> per image. (The official code normalises before resizing; here images are
 /// resized first, which can only shift the extremes of strongly resampled images.) A constant image maps to 0.
-/// Masks become 0..1.
+/// Binary masks become 0..1; class-index masks keep their indices.
 /// </summary>
 public static class Preprocessing
 {
@@ -36,11 +36,12 @@ public static class Preprocessing
         MaskToTarget(sample, mask[..plane]);
     }
 
-    /// <summary>A cached mask (bytes) as a 0..1 training target.</summary>
+    /// <summary>A cached mask (bytes) as a training target: 0..1 for a binary mask, the class index for a class-index mask.</summary>
     private static void MaskToTarget(CachedSample sample, Span<float> target)
     {
         var m = sample.Mask ?? throw new InvalidDataException($"{sample.Id}: no mask");
-        for (int i = 0; i < target.Length; i++) target[i] = m[i] / 255f;
+        if (sample.MaskHoldsClassIndices) for (int i = 0; i < target.Length; i++) target[i] = m[i];
+        else for (int i = 0; i < target.Length; i++) target[i] = m[i] / 255f;
     }
 
     /// <summary>The float32 elements of a contiguous CPU tensor as a writable span (no managed copy).</summary>
@@ -57,7 +58,7 @@ public static class Preprocessing
         return t;
     }
 
-    /// <summary>A B x 1 x S x S mask batch in 0..1.</summary>
+    /// <summary>A B x 1 x S x S mask batch (0..1, or class indices).</summary>
     public static Tensor Masks(IReadOnlyList<CachedSample> samples)
     {
         int s = samples[0].Size, plane = s * s;

@@ -34,6 +34,26 @@ public static class ProbabilityResize
         return dst;
     }
 
+    /// <summary>
+    /// The class map of <paramref name="classes"/> probability planes (one after another in <paramref name="src"/>): each
+    /// plane resized as <see cref="Resize"/> does, then the class of the largest probability per pixel (ties to the
+    /// lower class, as argmax).
+    /// </summary>
+    public static byte[] ResizeToLabels(float[] src, int classes, int sw, int sh, int dw, int dh)
+    {
+        int plane = sw * sh;
+        if (src.Length != classes * plane) throw new ArgumentException($"{src.Length} probabilities are not {classes} planes of {sw}x{sh}");
+        var labels = new byte[checked(dw * dh)];
+        var best = Resize(src[..plane], sw, sh, dw, dh);
+        for (int c = 1; c < classes; c++)
+        {
+            var p = Resize(src[(c * plane)..((c + 1) * plane)], sw, sh, dw, dh);
+            for (int i = 0; i < p.Length; i++)
+                if (p[i] > best[i]) { best[i] = p[i]; labels[i] = (byte)c; }
+        }
+        return labels;
+    }
+
     private interface ISink { void PutRow(long offset, ReadOnlySpan<float> row); }
 
     private readonly struct FloatSink(float[] dst) : ISink

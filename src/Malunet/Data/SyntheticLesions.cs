@@ -59,4 +59,52 @@ public static class SyntheticLesions
         }
         return (rgb, mask);
     }
+
+    /// <summary>
+    /// A multi-class set in the plain layout for <c>--num-classes 3</c>: on the same skin background, a brown disc
+    /// (class 1) and a blue-grey square (class 2), each present with probability 0.8, so the class of a pixel is
+    /// decidable from its colour; the masks are 8-bit gray PNGs holding 0, 1 and 2.
+    /// </summary>
+    public static IReadOnlyList<string> WriteClasses(string root, int count, int size = 128, int seed = 11)
+    {
+        var imageDir = Path.Combine(root, "images");
+        var maskDir = Path.Combine(root, "masks");
+        Directory.CreateDirectory(imageDir);
+        Directory.CreateDirectory(maskDir);
+        var ids = new List<string>();
+        for (int n = 0; n < count; n++)
+        {
+            var rng = new Random(seed * 7919 + n);
+            var id = $"CLS_{n:D4}";
+            var (rgb, labels) = RenderClasses(rng, size);
+            ImageDecoder.SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"), 95);
+            ImageDecoder.SavePng(new Image8(size, size, 1, labels), Path.Combine(maskDir, id + "_segmentation.png"));
+            ids.Add(id);
+        }
+        return ids;
+    }
+
+    /// <summary>One image of <see cref="WriteClasses"/> (RGB bytes) and its class map (0, 1, 2).</summary>
+    public static (byte[] Rgb, byte[] Labels) RenderClasses(Random rng, int size)
+    {
+        var rgb = new byte[size * size * 3];
+        var labels = new byte[size * size];
+        double[] skin = { 205 + 20 * rng.NextDouble(), 160 + 20 * rng.NextDouble(), 140 + 20 * rng.NextDouble() };
+        // The disc in the left half, the square in the right half, so they never overlap.
+        bool disc = rng.NextDouble() < 0.8, square = rng.NextDouble() < 0.8;
+        double dx0 = size * (0.15 + 0.2 * rng.NextDouble()), dy0 = size * (0.25 + 0.5 * rng.NextDouble()), dr = size * (0.08 + 0.07 * rng.NextDouble());
+        double sx0 = size * (0.65 + 0.15 * rng.NextDouble()), sy0 = size * (0.25 + 0.5 * rng.NextDouble()), sh = size * (0.07 + 0.07 * rng.NextDouble());
+        for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+        {
+            int i = y * size + x;
+            byte label = disc && (x - dx0) * (x - dx0) + (y - dy0) * (y - dy0) <= dr * dr ? (byte)1
+                       : square && Math.Abs(x - sx0) <= sh && Math.Abs(y - sy0) <= sh ? (byte)2 : (byte)0;
+            labels[i] = label;
+            double[] colour = label switch { 1 => new[] { 110.0, 60, 35 }, 2 => new[] { 90.0, 110, 170 }, _ => skin };
+            for (int c = 0; c < 3; c++)
+                rgb[3 * i + c] = (byte)Math.Clamp(Math.Round(colour[c] + 14 * (rng.NextDouble() - 0.5)), 0, 255);
+        }
+        return (rgb, labels);
+    }
 }

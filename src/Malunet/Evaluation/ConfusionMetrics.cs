@@ -11,7 +11,7 @@ namespace Malunet.Evaluation;
 /// TP/(TP+FP+FN), DSC = 2TP/(2TP+FP+FN), Acc = (TP+TN)/all, Sen = TP/(TP+FN), Spe = TN/(TN+FP); a metric whose
 /// denominator is 0 is 0.
 /// </summary>
-public sealed class ConfusionMetrics
+public sealed class ConfusionMetrics : IPooledMetrics
 {
     public long TP { get; private set; }
     public long FP { get; private set; }

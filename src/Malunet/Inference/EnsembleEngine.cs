@@ -15,11 +15,14 @@ public sealed class EnsembleEngine : IInferenceEngine
         if (members.Count == 0) throw new ArgumentException("an ensemble needs at least one network");
         if (members.Select(m => m.InputSize).Distinct().Count() > 1)
             throw new ArgumentException($"the networks of an ensemble run at different input sizes ({string.Join(", ", members.Select(m => m.InputSize))})");
+        if (members.Select(m => m.Classes).Distinct().Count() > 1)
+            throw new ArgumentException($"the networks of an ensemble have different class counts ({string.Join(", ", members.Select(m => m.Classes))})");
         this.members = members;
     }
 
     public string Name => $"ensemble of {members.Count} ({members[0].Name})";
     public int InputSize => members[0].InputSize;
+    public int Classes => members[0].Classes;
 
     public Tensor Run(Tensor batch)
     {

@@ -20,6 +20,8 @@ public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyL
 /// Segments a list of image files into one output folder, as one run or as one shard of many (machines sharing the
 /// folder): for each image, at its original size, <c>&lt;id&gt;_mask.png</c> (lossless), <c>&lt;id&gt;_overlay.jpg</c>
 /// (or .png) and optionally <c>&lt;id&gt;_prob.png</c>; then <c>summary.csv</c> with the lesion areas, in file order.
+/// A multi-class network's mask holds class indices, its overlay colours each class and has a legend, its probability
+/// map is the foreground's (1 - p of class 0), and summary.csv adds one pixel count per class.
 /// Every file is written under a temporary name and renamed, and each image's summary row is kept in
 /// <c>.malunet/rows/</c> as the mark that the image is finished: a rerun skips the batches whose images are all
 /// finished, so a killed or pre-empted shard redoes only the batches with something missing, and whichever shard sees
@@ -28,6 +30,10 @@ public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyL
 public static class FolderPrediction
 {
     public const string SummaryHeader = "file,id,width,height,lesion_pixels,lesion_fraction";
+
+    /// <summary>summary.csv's header: with K &gt;= 2 classes, lesion means any class but 0, then <c>class_1_pixels</c>..</summary>
+    public static string SummaryHeaderFor(int classes) =>
+        SummaryHeader + string.Concat(Enumerable.Range(1, Math.Max(0, classes - 1)).Select(c => $",class_{c}_pixels"));
     private const string StateFolder = ".malunet";
 
     /// <summary>
@@ -74,21 +80,40 @@ public static class FolderPrediction
         var failures = new List<DataProblem>();
         int written = 0;
         var stages = new StageClock("decode", "network", "resize back", "encode");
+        int classes = predictor.Classes;
 
         void Finish(int i, CachedSample s, float[] prob)
         {
             var clock = StageClock.Start();
             int w = s.OriginalWidth, h = s.OriginalHeight;
-            var mask = ProbabilityResize.ResizeToMask(prob, s.Size, s.Size, w, h, outputs.Threshold);
             long area = 0;
-            foreach (var v in mask) area += v >> 7;
+            var perClass = new long[classes];
+            byte[] mask;
+            if (classes == 1)
+            {
+                mask = ProbabilityResize.ResizeToMask(prob, s.Size, s.Size, w, h, outputs.Threshold);
+                foreach (var v in mask) area += v >> 7;
+            }
+            else
+            {
+                mask = ProbabilityResize.ResizeToLabels(prob, classes, s.Size, s.Size, w, h);
+                foreach (var v in mask) perClass[v]++;
+                area = mask.Length - perClass[0];
+            }
             stages.Add("resize back", ref clock);
             ImageDecoder.SavePng(new Image8(w, h, 1, mask), Path.Combine(outDir, ids[i] + "_mask.png"));
-            if (outputs.Probabilities) MaskOutputs.SaveProbabilities(ProbabilityResize.Resize(prob, s.Size, s.Size, w, h), w, h, Path.Combine(outDir, ids[i] + "_prob.png"));
-            if (outputs.Overlay) MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgba(files[i]), mask, Path.Combine(outDir, $"{ids[i]}_overlay.{outputs.OverlayFormat}"));
+            if (outputs.Probabilities)
+                MaskOutputs.SaveProbabilities(ProbabilityResize.Resize(classes == 1 ? prob : Foreground(prob, s.Size * s.Size), s.Size, s.Size, w, h), w, h,
+                                              Path.Combine(outDir, ids[i] + "_prob.png"));
+            if (outputs.Overlay)
+            {
+                var overlay = Path.Combine(outDir, $"{ids[i]}_overlay.{outputs.OverlayFormat}");
+                if (classes == 1) MaskOutputs.SaveOverlay(ImageDecoder.DecodeRgba(files[i]), mask, overlay);
+                else MaskOutputs.SaveClassOverlay(ImageDecoder.DecodeRgba(files[i]), mask, classes, overlay);
+            }
             // The row is written last: it marks the image finished.
             AtomicFile.WriteAllText(RowPath(outDir, ids[i]), string.Create(CultureInfo.InvariantCulture,
-                $"{CsvText.Quote(files[i])},{CsvText.Quote(ids[i])},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}\n"));
+                $"{CsvText.Quote(files[i])},{CsvText.Quote(ids[i])},{s.OriginalWidth},{s.OriginalHeight},{area},{(double)area / ((long)s.OriginalWidth * s.OriginalHeight):G6}{string.Concat(perClass.Skip(1).Select(n => $",{n}"))}\n"));
             File.Delete(FailedPath(outDir, ids[i]));
             stages.Add("encode", ref clock);
             Interlocked.Increment(ref written);
@@ -111,14 +136,14 @@ public static class FolderPrediction
                 AtomicFile.WriteAllText(FailedPath(outDir, ids[i]), problem + "\n");
             },
             d => progress?.Invoke(d, todo.Count), cancel: cancel);
-        bool summary = TryWriteSummary(files, ids, outDir);
+        bool summary = TryWriteSummary(files, ids, outDir, classes);
         return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary, stages.Totals);
     }
 
     /// <summary>Writes summary.csv once every image of the list is finished or failed (rows in file order); false before.</summary>
-    private static bool TryWriteSummary(IReadOnlyList<string> files, IReadOnlyList<string> ids, string outDir)
+    private static bool TryWriteSummary(IReadOnlyList<string> files, IReadOnlyList<string> ids, string outDir, int classes)
     {
-        var csv = new StringBuilder(SummaryHeader + "\n");
+        var csv = new StringBuilder(SummaryHeaderFor(classes) + "\n");
         for (int i = 0; i < files.Count; i++)
         {
             var row = RowPath(outDir, ids[i]);
@@ -127,5 +152,13 @@ public static class FolderPrediction
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
         return true;
+    }
+
+    /// <summary>The foreground probability, 1 - p(class 0), of a multi-class network's first plane.</summary>
+    private static float[] Foreground(float[] probabilities, int plane)
+    {
+        var foreground = new float[plane];
+        for (int i = 0; i < plane; i++) foreground[i] = 1 - probabilities[i];
+        return foreground;
     }
 }

@@ -16,6 +16,9 @@ public sealed class ImagePredictor
     public int Size { get; }
     public bool TestTimeAugmentation { get; }
 
+    /// <summary>The network's output channels (<see cref="IInferenceEngine.Classes"/>).</summary>
+    public int Classes => engine.Classes;
+
     public ImagePredictor(IInferenceEngine engine, int size = 256, bool tta = false)
     {
         this.engine = engine; Size = size; TestTimeAugmentation = tta;
@@ -41,7 +44,10 @@ public sealed class ImagePredictor
     private CachedSample ToSample(string id, Image8 decoded, int width, int height) =>
         new(id, Size, ImageDecoder.Resize(decoded, Size, Size).Pixels, null, width, height, 0, 0, 0);
 
-    /// <summary>First-class probability maps (Size x Size) of already loaded images.</summary>
+    /// <summary>
+    /// The probability maps of already loaded images, one array per image: Size x Size for one class, Classes planes of
+    /// Size x Size one after another otherwise.
+    /// </summary>
     public List<float[]> Predict(IReadOnlyList<CachedSample> images)
     {
         using var _ = no_grad();
@@ -56,7 +62,7 @@ public sealed class ImagePredictor
             y = y / 4;
         }
         var result = new List<float[]>();
-        for (int i = 0; i < images.Count; i++) result.Add(y[i, 0].contiguous().data<float>().ToArray());
+        for (int i = 0; i < images.Count; i++) result.Add(y[i].contiguous().data<float>().ToArray());
         return result;
     }
 }

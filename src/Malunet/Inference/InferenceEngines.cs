@@ -16,6 +16,9 @@ public interface IInferenceEngine : IDisposable
     /// <summary>The square input size the network runs at.</summary>
     int InputSize { get; }
 
+    /// <summary>Output channels: 1 for the paper's lesion probability, K &gt;= 2 for softmax class probabilities.</summary>
+    int Classes => 1;
+
     Tensor Run(Tensor batch);
 }
 
@@ -27,6 +30,7 @@ public sealed class TorchEngine : IInferenceEngine
     public TorchEngine(SegmentationModel model, Device device) { this.model = model; this.device = device; model.to(device); model.eval(); }
     public string Name => "torch";
     public int InputSize => model.InputSize;
+    public int Classes => model.Options.NumClasses;
     public Tensor Run(Tensor batch)
     {
         using var _ = no_grad();
@@ -59,7 +63,11 @@ public sealed class OnnxEngine : IInferenceEngine
         input = session.InputMetadata.Keys.First();
         output = session.OutputMetadata.Keys.First();
         InputShape = session.InputMetadata[input].Dimensions;
+        var outputShape = session.OutputMetadata[output].Dimensions;
+        Classes = outputShape.Length == 4 && outputShape[1] > 0 ? outputShape[1] : 1;
     }
+
+    public int Classes { get; }
 
     /// <summary>The model's input shape (-1 for the dynamic batch).</summary>
     public int[] InputShape { get; }

@@ -207,6 +207,7 @@ public sealed class OnnxGraphBuilder
     }
 
     public string Sigmoid(string x) => Node("Sigmoid", new[] { x });
+    public string Softmax(string x, long axis) => Node("Softmax", new[] { x }, Int("axis", axis));
     public string Add(string a, string b) => Node("Add", new[] { a, b });
     public string Mul(string a, string b) => Node("Mul", new[] { a, b });
 

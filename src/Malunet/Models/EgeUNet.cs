@@ -89,7 +89,7 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
             h = d + bridged;
             deeper = bridged;
         }
-        var output = torch.sigmoid(Upsample(final.call(h), 2));
+        var output = Activate(Upsample(final.call(h), 2));
         output.MoveToOuterDisposeScope();
         foreach (var s in sides) s.MoveToOuterDisposeScope();
         return (output, sides);
@@ -122,6 +122,6 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
             h = g.Add(d, bridged);
             deeper = bridged;
         }
-        return g.Sigmoid(g.Upsample2x(g.Conv(h, final)));
+        return ExportActivation(g, g.Upsample2x(g.Conv(h, final)));
     }
 }

@@ -166,7 +166,7 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
         record?.Invoke("final_conv_out", fin);
         var logits = Upsample2x(fin);
         record?.Invoke("logits", logits);
-        return torch.sigmoid(logits).MoveToOuterDisposeScope();
+        return Activate(logits).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -211,6 +211,6 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
         h = g.Add(g.Gelu(g.GroupNorm(g.Module(h, decoders[0]), decoderNorms[0])), bridged[4]);
         for (int k = 1; k < 5; k++)
             h = g.Add(g.Gelu(g.Upsample2x(g.GroupNorm(g.Module(h, decoders[k]), decoderNorms[k]))), bridged[4 - k]);
-        return g.Sigmoid(g.Upsample2x(g.Conv(h, final)));
+        return ExportActivation(g, g.Upsample2x(g.Conv(h, final)));
     }
 }

@@ -5,8 +5,8 @@ namespace Malunet.Models;
 
 /// <summary>
 /// Writes a network as an ONNX model (opset 17): input <c>image</c> of shape [batch, C, H, W] (dynamic batch, fixed
-/// height and width, preprocessed as for <c>malunet predict</c>), output <c>probabilities</c> after the sigmoid, the
-/// weights embedded. Runs wherever ONNX Runtime runs, without libtorch.
+/// height and width, preprocessed as for <c>malunet predict</c>), output <c>probabilities</c> after the network's
+/// activation (a sigmoid for one class, a softmax over the classes for K &gt;= 2), the weights embedded. Runs wherever ONNX Runtime runs, without libtorch.
 /// </summary>
 public static class OnnxExporter
 {
@@ -32,7 +32,7 @@ public static class OnnxExporter
         named.Output.Add("probabilities");
         g.Graph.Node.Add(named);
         var proto = g.ToModel("image", "probabilities", model.Options.InputChannels, height, width,
-                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (the official preprocessing); output: sigmoid probabilities");
+                              $"malunet {model.Options}; input: per-image min-max scaled RGB 0..255 (the official preprocessing); output: {(model.Options.NumClasses == 1 ? "sigmoid probabilities" : $"softmax probabilities of {model.Options.NumClasses} classes")}");
         var meta = new Onnx.StringStringEntryProto { Key = "model_options", Value = model.Options.ToJson().ToJsonString() };
         proto.MetadataProps.Add(meta);
         return proto.ToByteArray();

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace Malunet.Models;
 
 /// <summary>
-/// A segmentation network of the catalog: maps a B x C_in x H x W image batch to B x classes x H x W sigmoid
-/// probabilities. Knows the options it was built from and the input sizes it accepts.
+/// A segmentation network of the catalog: maps a B x C_in x H x W image batch to B x classes x H x W probabilities
+/// (<see cref="Activate"/>). Knows the options it was built from and the input sizes it accepts.
 /// </summary>
 public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 {
@@ -21,6 +21,16 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     public int InputSize { get; set; } = DefaultInputSize;
 
     public const int DefaultInputSize = 256;
+
+    /// <summary>
+    /// The output activation, one rule for every architecture: with one class a sigmoid (the paper's lesion
+    /// probability), with K &gt;= 2 classes a softmax over the class dimension (class 0 is the background).
+    /// </summary>
+    protected Tensor Activate(Tensor logits) => Options.NumClasses == 1 ? torch.sigmoid(logits) : torch.softmax(logits, 1);
+
+    /// <summary><see cref="Activate"/> as ONNX nodes.</summary>
+    protected string ExportActivation(Interop.OnnxGraphBuilder g, string logits) =>
+        Options.NumClasses == 1 ? g.Sigmoid(logits) : g.Softmax(logits, 1);
 
     /// <summary>Height and width must be multiples of this (2 to the number of poolings).</summary>
     public abstract int SizeDivisor { get; }

@@ -77,7 +77,7 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
         d = F.relu(Up(dbn3.call(decoder3.call(d)))) + t2;
         d = F.relu(Up(dbn4.call(decoder4.call(d)))) + t1;
         d = F.relu(Up(decoder5.call(d)));
-        return torch.sigmoid(final.call(d)).MoveToOuterDisposeScope();
+        return Activate(final.call(d)).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
@@ -96,6 +96,6 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
         d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(d, decoder3), dbn3))), t2);
         d = g.Add(g.Relu(g.Upsample2xHalfPixel(g.BatchNorm(g.Conv(d, decoder4), dbn4))), t1);
         d = g.Relu(g.Upsample2xHalfPixel(g.Conv(d, decoder5)));
-        return g.Sigmoid(g.Conv(d, final));
+        return ExportActivation(g, g.Conv(d, final));
     }
 }

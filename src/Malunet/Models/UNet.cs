@@ -61,7 +61,7 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
         }
         for (int k = 0; k < ups.Length; k++)
             h = decoders[k].call(torch.cat(new[] { skips[skips.Count - 2 - k], F.relu(upNorms[k].call(ups[k].call(h))) }, 1));
-        return torch.sigmoid(final.call(h)).MoveToOuterDisposeScope();
+        return Activate(final.call(h)).MoveToOuterDisposeScope();
     }
 
     public string ExportOnnx(OnnxGraphBuilder g, string x)
@@ -77,6 +77,6 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
         for (int k = 0; k < ups.Length; k++)
             h = decoders[k].ExportOnnx(g, g.Node("Concat", new[] { skips[skips.Count - 2 - k], g.Relu(g.BatchNorm(g.ConvTranspose(h, ups[k]), upNorms[k])) },
                                                  OnnxGraphBuilder.Int("axis", 1)));
-        return g.Sigmoid(g.Conv(h, final));
+        return ExportActivation(g, g.Conv(h, final));
     }
 }

@@ -11,7 +11,7 @@ namespace Malunet.Training;
 /// 1.0 where the label is 0 costs 100, not infinity); Dice is computed per sample with smoothing 1,
 /// <c>(2·Σp·y + 1) / (Σp + Σy + 1)</c>, then averaged over the batch.
 /// </summary>
-public sealed class BceDiceLoss
+public sealed class BceDiceLoss : ISegmentationLoss
 {
     public double BceWeight { get; init; } = 1.0;
     public double DiceWeight { get; init; } = 1.0;

@@ -7,21 +7,22 @@ using static TorchSharp.torch;
 namespace Malunet.Training;
 
 /// <summary>Loss and pooled metrics of a network on cached samples.</summary>
-public sealed record EvaluationResult(ConfusionMetrics Metrics, double MeanLoss, int Images);
+public sealed record EvaluationResult(IPooledMetrics Metrics, double MeanLoss, int Images);
 
 /// <summary>
 /// Runs a network over cached samples in batches (no gradients, a dispose scope per batch) and accumulates the
-/// paper's pooled confusion matrix and the mean per-image BCE+Dice loss (the official validation loss, batch 1);
-/// optionally hands each image's first-class probability map to a callback.
+/// pooled metrics of the network's class count (<see cref="IPooledMetrics.For"/>) and the mean per-image loss (the
+/// official validation loss, batch 1); optionally hands each image's first-class probability map to a callback.
 /// </summary>
 public static class Evaluator
 {
     public static EvaluationResult Run(SegmentationModel model, IReadOnlyList<CachedSample> samples, Device device,
-                                       int batchSize = 8, double threshold = 0.5, BceDiceLoss? loss = null,
+                                       int batchSize = 8, double threshold = 0.5, ISegmentationLoss? loss = null,
                                        Action<int, int>? progress = null, Action<CachedSample, float[]>? probabilities = null)
     {
-        loss ??= new BceDiceLoss();
-        var metrics = new ConfusionMetrics(threshold);
+        int classes = model.Options.NumClasses;
+        loss ??= ISegmentationLoss.For(classes);
+        var metrics = IPooledMetrics.For(classes, threshold);
         double lossSum = 0;
         bool wasTraining = model.training;
         model.eval();

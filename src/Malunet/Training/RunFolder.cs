@@ -104,8 +104,10 @@ public sealed class RunFolder
             var smp = samples[i];
             int y0 = i * (s + gap);
             Put(0, y0, (x, y) => (smp.Image[(y * s + x) * 3], smp.Image[(y * s + x) * 3 + 1], smp.Image[(y * s + x) * 3 + 2]));
-            Put(s + gap, y0, (x, y) => { var v = smp.Mask![y * s + x]; return (v, v, v); });
-            Put(2 * (s + gap), y0, (x, y) => { var v = predictions[i][y * s + x]; return (v, v, v); });
+            // Binary masks in gray; class-index masks (and their predicted classes) in the overlays' class colours.
+            Func<byte, (byte, byte, byte)> shade = smp.MaskHoldsClassIndices ? v => v == 0 ? ((byte)0, (byte)0, (byte)0) : Inference.MaskOutputs.ClassColour(v) : v => (v, v, v);
+            Put(s + gap, y0, (x, y) => shade(smp.Mask![y * s + x]));
+            Put(2 * (s + gap), y0, (x, y) => shade(predictions[i][y * s + x]));
         }
         ImageDecoder.SavePng(new Image8(width, height, 3, rgb), PanelsPath);
     }

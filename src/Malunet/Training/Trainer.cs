@@ -50,7 +50,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var (model, optimizer, state, history) = CreateModel(resume, device);
 
         var schedule = new CosineSchedule(config.Lr, config.TMax, config.EtaMin);
-        var loss = new BceDiceLoss { BceWeight = config.BceWeight, DiceWeight = config.DiceWeight, Smooth = config.DiceSmooth };
+        var loss = ISegmentationLoss.For(config.Model.NumClasses, config.BceWeight, config.DiceWeight, config.DiceSmooth);
         var stream = new BatchStream(train, config.BatchSize, config.Seed, shuffle: true, augment: config.Augment);
         int epochsRun = 0;
 
@@ -94,9 +94,9 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
     }
 
     /// <summary>The test split scored once, with the selected weights; <c>test.json</c>.</summary>
-    private EvaluationResult TestSelected(List<Sample> testIds, Device device, BceDiceLoss loss, int bestEpoch)
+    private EvaluationResult TestSelected(List<Sample> testIds, Device device, ISegmentationLoss loss, int bestEpoch)
     {
-        var test = ImageCache.Load(testIds, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out _);
+        var test = ImageCache.Load(testIds, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out _, classes: config.Model.NumClasses);
         using var best = ModelCheckpoint.Load(run.BestCheckpoint);
         best.to(device);
         var testResult = Evaluator.Run(best, test, device, config.BatchSize, config.Threshold, loss, (d, n) => reporter.Phase("testing", d, n));
@@ -144,7 +144,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var all = trainSamples.Concat(valSamples).Concat(testSamples).DistinctBy(s => s.Id).ToList();
         var sw = Stopwatch.StartNew();
         var cached = ImageCache.Load(all, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out var decodeProblems,
-                                     (d, n) => reporter.Phase("decoding", d, n));
+                                     (d, n) => reporter.Phase("decoding", d, n), config.Model.NumClasses);
         foreach (var p in decodeProblems.Where(p => !p.Fatal)) reporter.Warn(p.ToString());
         StopOrSkip(decodeProblems.Where(p => p.Fatal).ToList());
         reporter.Info($"decoded and cached {cached.Count} images at {config.ImageSize}x{config.ImageSize} in {sw.Elapsed.TotalSeconds:F1} s (memory {RssMb():F0} MB, peak {PeakRssMb():F0} MB)");
@@ -203,7 +203,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
     /// The batches of one epoch from <paramref name="startBatch"/> on; on cancellation, writes the checkpoint of the
     /// exact position and throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    private (double LossSum, int Batches, int Images) TrainEpoch(SegmentationModel model, AdamW optimizer, BceDiceLoss loss, BatchStream stream,
+    private (double LossSum, int Batches, int Images) TrainEpoch(SegmentationModel model, AdamW optimizer, ISegmentationLoss loss, BatchStream stream,
         Device device, TrainingState state, int epoch, int startBatch, Stopwatch epochWatch, CancellationToken cancel)
     {
         double lossSum = 0;
@@ -268,7 +268,8 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var y = model.call(Preprocessing.Images(pick).to(device)).cpu();
         var preds = new List<byte[]>();
         for (int i = 0; i < pick.Count; i++)
-            preds.Add(y[i, 0].ge(config.Threshold).to(ScalarType.Byte).mul(255).contiguous().data<byte>().ToArray());
+            preds.Add((config.Model.NumClasses == 1 ? y[i, 0].ge(config.Threshold).to(ScalarType.Byte).mul(255) : y[i].argmax(0).to(ScalarType.Byte))
+                      .contiguous().data<byte>().ToArray());
         model.train();
         run.WritePanels(pick, preds);
     }

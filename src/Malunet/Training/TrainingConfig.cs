@@ -91,7 +91,7 @@ public sealed class TrainingConfig
         if (ImageSize % 32 != 0 || ImageSize < 32) throw new ArgumentException($"--image-size must be a multiple of 32, got {ImageSize}");
         if (Evaluation.MaskMetrics.ThresholdProblem(Threshold) is { } problem) throw new ArgumentException("--" + problem);
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
-        // The loss and metrics are the paper's binary ones; class-index masks are not read yet.
-        if (Model.NumClasses != 1) throw new ArgumentException($"--num-classes {Model.NumClasses}: training reads binary lesion masks only (one output channel); multi-class training is not implemented yet");
+        // Class-index masks are 8-bit: 256 classes at most.
+        if (Model.NumClasses is < 1 or > 256) throw new ArgumentException($"--num-classes must be 1 (binary masks, the paper) or 2 to 256 (class-index masks), got {Model.NumClasses}");
     }
 }

@@ -30,7 +30,8 @@ public class ArchiveCliTests : TempFolderTest
         var loss = new Malunet.Training.BceDiceLoss();
         var (after, found) = DatasetEvaluation.Run(new TorchEngine(model, CPU), samples, 256, 8, 0.5, false, (y, t) => loss.Compute(y, t).item<float>());
         Assert.Empty(found);
-        Assert.Equal((before.Metrics.TP, before.Metrics.FP, before.Metrics.FN, before.Metrics.TN, 20),
+        var pooled = Assert.IsType<ConfusionMetrics>(before.Metrics);
+        Assert.Equal((pooled.TP, pooled.FP, pooled.FN, pooled.TN, 20),
                      (after.Metrics.TP, after.Metrics.FP, after.Metrics.FN, after.Metrics.TN, after.Metrics.Images));
         Assert.Equal(before.MeanLoss, after.MeanLoss, 12);
         Assert.Equal(samples.Select(s => s.Id).Order(StringComparer.Ordinal), after.Rows.Select(r => r.Id));

@@ -12,7 +12,8 @@ public class TrainCliTests : TempFolderTest
     [InlineData("--select-on", "everything")]
     [InlineData("--val-ratio", "1.5")]
     [InlineData("--batch-size", "-1")]
-    [InlineData("--num-classes", "3")]
+    [InlineData("--num-classes", "0")]
+    [InlineData("--num-classes", "300")]
     public void Bad_training_flags_exit_2_with_one_line(string flag, string value)
     {
         var r = CliRunner.Run("train", "--data", SharedData.Isic2017, flag, value, "--out", Path.Combine(dir, "x"));
