@@ -60,6 +60,7 @@ public static class EvaluateCommand
             if (sh.Count > 1) Console.Error.WriteLine($"shard {sh}: {samples.Count} image(s) of {what}");
 
             bool original = !r.GetValue(noOriginal);
+            if (engine.Classes > 1) return Task.FromResult(EvaluateClasses(engine, samples, r.GetValue(batch), original, sh, r.GetValue(json), r.GetValue(output), cancel));
             var lossFn = new BceDiceLoss();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(engine, samples, engine.InputSize, r.GetValue(batch), th, original,
@@ -72,6 +73,39 @@ public static class EvaluateCommand
             return Task.FromResult(failed > 0 ? 1 : 0);
         });
         return cmd;
+    }
+
+    /// <summary>A multi-class network: per-class metrics of class-index masks (<see cref="ClassDatasetEvaluation"/>).</summary>
+    private static int EvaluateClasses(IInferenceEngine engine, IReadOnlyList<Sample> samples, int batch, bool original, Shard shard,
+                                       bool json, string? outDir, CancellationToken cancel)
+    {
+        if (shard.Count > 1) throw new UsageException($"--shard: a {engine.Classes}-class network is evaluated in one run (shards and --merge hold the binary counts only)");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (record, problems) = ProgressReporter.Run(rep => ClassDatasetEvaluation.Run(engine, samples, engine.InputSize, batch, original,
+            (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
+        foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
+        Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
+        if (json) Console.WriteLine(record.SummaryJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        else
+        {
+            Console.WriteLine($"images       {record.AtNetworkSize.Images}, {record.Classes} classes (class 0 is the background; means are over classes 1..{record.Classes - 1})");
+            Console.WriteLine($"pooled       {record.AtNetworkSize}   (at the network input size, argmax)");
+            if (record.Original != null) Console.WriteLine($"original res {record.Original}");
+            for (int c = 1; c < record.Classes; c++)
+            {
+                var d = EvaluationRecord.Stats(record.Rows.Select(x => x.Dice[c - 1]));
+                var i = EvaluationRecord.Stats(record.Rows.Select(x => x.IoU[c - 1]));
+                Console.WriteLine($"class {c,-6} per image Dice {d.Mean:F4} ± {d.Std:F4}   IoU {i.Mean:F4} ± {i.Std:F4} (n={d.N})");
+            }
+        }
+        if (outDir != null)
+        {
+            record.Write(outDir);
+            if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, EvaluationRecord.RowsFile)} and {EvaluationRecord.SummaryFile}");
+        }
+        int failed = problems.Count(p => p.Fatal);
+        if (failed > 0) Console.Error.WriteLine($"malunet: {failed} image(s) could not be read (listed above) and are not in the metrics");
+        return failed > 0 ? 1 : 0;
     }
 
     /// <summary>The images with masks to evaluate, and how to name them in messages.</summary>

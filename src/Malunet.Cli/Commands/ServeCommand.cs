@@ -89,6 +89,10 @@ public static class ServeCommand
             ["input"] = $"{net.Options.InputChannels}x{net.InputSize}x{net.InputSize}",
             ["input_size"] = net.InputSize,
             ["weights"] = Path.GetFileName(weightsPath),
+            // Multi-class networks: the page draws class c in class_colours[c - 1], as predict's overlays.
+            ["classes"] = net.Options.NumClasses,
+            ["class_colours"] = new JsonArray(Enumerable.Range(1, Math.Max(0, net.Options.NumClasses - 1))
+                .Select(c => { var (r, g, b) = MaskOutputs.ClassColour(c); return (JsonNode)$"#{r:x2}{g:x2}{b:x2}"; }).ToArray()),
             ["bundled"] = isBundled,
             ["card"] = isBundled ? BundledWeights.Card(net.Options.Model) : null,
         };

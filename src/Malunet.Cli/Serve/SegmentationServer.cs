@@ -135,7 +135,8 @@ public sealed class SegmentationServer : IAsyncDisposable
         if (png)
         {
             context.Response.Headers["X-Lesion-Area-Pixels"] = result.AreaPixels.ToString();
-            await Results.Bytes(result.MaskPng, "image/png", Path.GetFileNameWithoutExtension(name) + "_mask.png").ExecuteAsync(context);
+            // A multi-class network answers with its class map (class indices, as predict's masks).
+            await Results.Bytes(result.LabelsPng ?? result.MaskPng, "image/png", Path.GetFileNameWithoutExtension(name) + "_mask.png").ExecuteAsync(context);
             return;
         }
         var json = new JsonObject
@@ -151,6 +152,11 @@ public sealed class SegmentationServer : IAsyncDisposable
             ["probability_png"] = Convert.ToBase64String(result.ProbabilityPng!),
             ["timings_ms"] = new JsonObject(result.TimingsMs.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Math.Round(kv.Value, 1)))),
         };
+        if (result.LabelsPng != null)
+        {
+            json["labels_png"] = Convert.ToBase64String(result.LabelsPng);
+            json["class_pixels"] = new JsonArray(result.ClassPixels!.Select(n => (JsonNode)n).ToArray());
+        }
         await Results.Json(json).ExecuteAsync(context);
     }
 

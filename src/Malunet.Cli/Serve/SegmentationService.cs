@@ -15,10 +15,15 @@ public sealed class RequestProblem(int status, string message) : Exception(messa
 /// <summary>The lesion's bounding box in original-image pixels.</summary>
 public sealed record BoundingBox(int X, int Y, int Width, int Height);
 
-/// <summary>What one segmented upload returns.</summary>
+/// <summary>
+/// What one segmented upload returns. For a multi-class network: the mask and area are the foreground's (every class
+/// but 0), the probability is 1 - p(class 0), and <c>LabelsPng</c> is the class map with <c>ClassPixels</c> the
+/// pixels of classes 1..K-1.
+/// </summary>
 public sealed record SegmentationResult(
     string File, int Width, int Height, double Threshold, long AreaPixels, BoundingBox? Box,
-    byte[] MaskPng, byte[]? ProbabilityPng, IReadOnlyDictionary<string, double> TimingsMs)
+    byte[] MaskPng, byte[]? ProbabilityPng, IReadOnlyDictionary<string, double> TimingsMs,
+    byte[]? LabelsPng = null, long[]? ClassPixels = null)
 {
     public double AreaFraction => (double)AreaPixels / ((long)Width * Height);
 }
@@ -100,14 +105,37 @@ public sealed class SegmentationService : IDisposable
         var probabilities = predictor.Predict(new[] { sample })[0];
         timings["inference"] = Lap(step);
 
-        var full = ProbabilityResize.Resize(probabilities, predictor.Size, predictor.Size, width, height);
-        var mask = MaskMetrics.Threshold(full, job.Threshold);
+        int classes = predictor.Classes, plane = predictor.Size * predictor.Size;
+        byte[]? labels = null;
+        bool[] mask;
+        float[] full;
+        if (classes == 1)
+        {
+            full = ProbabilityResize.Resize(probabilities, predictor.Size, predictor.Size, width, height);
+            mask = MaskMetrics.Threshold(full, job.Threshold);
+        }
+        else
+        {
+            labels = ProbabilityResize.ResizeToLabels(probabilities, classes, predictor.Size, predictor.Size, width, height);
+            mask = Array.ConvertAll(labels, v => v != 0);
+            var foreground = new float[plane];
+            for (int i = 0; i < plane; i++) foreground[i] = 1 - probabilities[i];
+            full = ProbabilityResize.Resize(foreground, predictor.Size, predictor.Size, width, height);
+        }
         var (area, box) = Measure(mask, width, height);
         var maskPng = ImageDecoder.EncodePng(MaskOutputs.MaskImage(mask, width, height));
         var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(full, width, height)) : null;
+        byte[]? labelsPng = null;
+        long[]? classPixels = null;
+        if (labels != null)
+        {
+            labelsPng = ImageDecoder.EncodePng(new Image8(width, height, 1, labels));
+            classPixels = new long[classes - 1];
+            foreach (var v in labels) if (v != 0) classPixels[v - 1]++;
+        }
         timings["encode"] = Lap(step);
         timings["total"] = job.Clock.Elapsed.TotalMilliseconds;
-        return new SegmentationResult(job.Name, width, height, job.Threshold, area, box, maskPng, probabilityPng, timings);
+        return new SegmentationResult(job.Name, width, height, job.Threshold, area, box, maskPng, probabilityPng, timings, labelsPng, classPixels);
     }
 
     private static double Lap(Stopwatch s)
