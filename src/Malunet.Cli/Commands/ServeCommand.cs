@@ -64,7 +64,7 @@ public static class ServeCommand
             using var service = new SegmentationService(new ImagePredictor(engine, engine.InputSize, options.TestTimeAugmentation), options);
             await using var server = await SegmentationServer.StartAsync(service, description, options, onnxModel);
             Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
-            if (onnxModel != null && WebSite.OrtProblem() is { } missing) Console.Error.WriteLine($"malunet serve: the page segments on the server only: {missing}");
+            if (onnxModel != null && WebSite.RuntimeProblem() is { } missing) Console.Error.WriteLine($"malunet serve: the page segments on the server only: {missing}");
             try { await server.WaitForShutdownAsync(cancel); }
             catch (OperationCanceledException) { }
             Console.Error.WriteLine("malunet serve: stopped");

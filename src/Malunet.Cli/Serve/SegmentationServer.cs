@@ -101,16 +101,16 @@ public sealed class SegmentationServer : IAsyncDisposable
         app.MapGet("/api/model", () => Results.Json(model));
         // The browser mode: with an ONNX form and ONNX Runtime Web present it is where the page starts (test-time
         // augmentation runs on the server only).
-        bool browser = onnx != null && WebSite.OrtProblem() == null;
+        bool browser = onnx != null && WebSite.RuntimeProblem() == null;
         var site = WebSite.Describe(model, options.Threshold, browser, server: true, browser && !options.TestTimeAugmentation ? "browser" : "server");
         app.MapGet("/model.json", () => Results.Json(site));
         if (browser)
         {
             app.MapGet("/model.onnx", () => Results.Bytes(onnx!, WebSite.ContentType("model.onnx")));
-            foreach (var file in WebSite.OrtFiles)
+            foreach (var file in WebSite.RuntimeFiles)
             {
-                var path = Path.Combine(WebSite.OrtFolder, file);
-                app.MapGet("/ort/" + file, () => Results.File(path, WebSite.ContentType(file)));
+                var path = Path.Combine(WebSite.RuntimeFolder, file);
+                app.MapGet("/" + file, () => Results.File(path, WebSite.ContentType(file)));
             }
         }
         app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options));

@@ -6,22 +6,23 @@ namespace Malunet.Cli.Web;
 
 /// <summary>
 /// The browser page and the static files it needs to segment images on the user's own device: <c>index.html</c>,
-/// <c>model.json</c> (what the page shows and which modes it offers), <c>model.onnx</c> and ONNX Runtime Web's
-/// WebAssembly build under <c>ort/</c>. <c>malunet serve</c> hands these out beside its API;
+/// <c>model.json</c> (what the page shows and which modes it offers), <c>model.onnx</c>, ONNX Runtime Web's
+/// WebAssembly build under <c>ort/</c> and libjpeg-turbo's under <c>jpeg/</c>. <c>malunet serve</c> hands these out beside its API;
 /// <c>malunet export --format web</c> writes them to a folder that any static file server can serve.
 /// </summary>
 public static class WebSite
 {
     /// <summary>
-    /// ONNX Runtime Web's files that the page loads: the project file's <c>OrtWebFile</c> items, which the build copies
-    /// to <c>web/ort/</c> and records in the assembly's metadata.
+    /// The files from npm that the page loads, as paths relative to the site (<c>ort/...</c>, <c>jpeg/...</c>): the
+    /// project file's <c>WebRuntimeFile</c> items, which the build copies to <c>web/</c> and records in the assembly's
+    /// metadata.
     /// </summary>
-    public static readonly IReadOnlyList<string> OrtFiles =
-        (Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "OrtWebFiles")?.Value
-         ?? throw new InvalidOperationException("the build did not record ONNX Runtime Web's files")).Split(';');
+    public static readonly IReadOnlyList<string> RuntimeFiles =
+        (Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "WebRuntimeFiles")?.Value
+         ?? throw new InvalidOperationException("the build did not record the page's run-time files")).Split(';');
 
-    /// <summary>Where the build put ONNX Runtime Web's files, beside the program.</summary>
-    public static string OrtFolder => Path.Combine(AppContext.BaseDirectory, "web", "ort");
+    /// <summary>Where the build put the run-time files, beside the program.</summary>
+    public static string RuntimeFolder => Path.Combine(AppContext.BaseDirectory, "web");
 
     /// <summary>What tells a folder written by <see cref="Export"/> from any other (so it may be replaced).</summary>
     private const string Generator = "malunet export --format web";
@@ -36,12 +37,12 @@ public static class WebSite
     /// <summary>The page (the same for the server and for a static export).</summary>
     public static string Page => page.Value;
 
-    /// <summary>Null when ONNX Runtime Web's files are beside the program, else why the browser mode cannot run.</summary>
-    public static string? OrtProblem()
+    /// <summary>Null when the page's run-time files are beside the program, else why the browser mode cannot run.</summary>
+    public static string? RuntimeProblem()
     {
-        var missing = OrtFiles.FirstOrDefault(f => !File.Exists(Path.Combine(OrtFolder, f)));
+        var missing = RuntimeFiles.FirstOrDefault(f => !File.Exists(Path.Combine(RuntimeFolder, f)));
         return missing == null ? null
-            : $"ONNX Runtime Web is missing from this build ({Path.Combine(OrtFolder, missing)}): install Node.js 20 with npm and rebuild (the build runs npm ci in src/Malunet.Cli/Web)";
+            : $"the browser page's run-time files are missing from this build ({Path.Combine(RuntimeFolder, missing)}): install Node.js 20 with npm and rebuild (the build runs npm ci in src/Malunet.Cli/Web)";
     }
 
     /// <summary>
@@ -78,7 +79,7 @@ public static class WebSite
     /// </summary>
     public static void Export(string folder, byte[] onnx, JsonObject site)
     {
-        if (OrtProblem() is { } problem) throw new IOException(problem);
+        if (RuntimeProblem() is { } problem) throw new IOException(problem);
         folder = Path.GetFullPath(folder);
         if (File.Exists(folder)) throw new IOException($"{folder}: is a file; give a folder for the web export");
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !IsEarlierExport(folder))
@@ -89,11 +90,15 @@ public static class WebSite
         if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
         try
         {
-            Directory.CreateDirectory(Path.Combine(partial, "ort"));
+            Directory.CreateDirectory(partial);
             File.WriteAllText(Path.Combine(partial, "index.html"), Page);
             File.WriteAllText(Path.Combine(partial, "model.json"), site.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             File.WriteAllBytes(Path.Combine(partial, "model.onnx"), onnx);
-            foreach (var f in OrtFiles) File.Copy(Path.Combine(OrtFolder, f), Path.Combine(partial, "ort", f));
+            foreach (var f in RuntimeFiles)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(partial, f))!);
+                File.Copy(Path.Combine(RuntimeFolder, f), Path.Combine(partial, f));
+            }
             File.WriteAllText(Path.Combine(partial, "README.txt"), ReadMe);
             File.WriteAllText(Path.Combine(partial, "serve_isolated.py"), IsolatedServer);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
@@ -132,7 +137,9 @@ public static class WebSite
         Opening index.html straight from the disk (file://) does not work: browsers do not load WebAssembly that way.
 
         Files: index.html (the page), model.json (the model's description), model.onnx (the network), ort/ (ONNX
-        Runtime Web 1.30.0, MIT licence, https://onnxruntime.ai). Research use only; not a medical device.
+        Runtime Web 1.30.0, MIT licence, https://onnxruntime.ai), jpeg/ (libjpeg-turbo compiled to WebAssembly, npm
+        @cwasm/jpeg-turbo 0.1.3, MIT licence; libjpeg-turbo's own licences, https://libjpeg-turbo.org). Research use
+        only; not a medical device.
 
         """;
 

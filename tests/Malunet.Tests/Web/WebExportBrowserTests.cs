@@ -16,8 +16,9 @@ namespace Malunet.Tests.Web;
 
 /// <summary>
 /// <c>malunet export --format web</c>: the exported folder, served by a plain loopback static file server, segments
-/// the three full-resolution ISIC images in headless Chromium with lesion areas within 1% of <c>malunet serve</c>'s,
-/// reports a file it cannot decode on its own card, and makes no request but GETs of its own files.
+/// the three full-resolution ISIC images (as JPEG, as PNG, and one with an EXIF rotation) in headless Chromium with
+/// lesion areas within 0.1% of <c>malunet serve</c>'s (the issue asks 1%), reports a file it cannot decode on its own
+/// card, and makes no request but GETs of its own files.
 /// </summary>
 public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClassFixture<ServerFixture>
 {
@@ -28,7 +29,7 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
         var export = CliRunner.Run("export", "--format", "web", "--output", site);
         Assert.True(export.ExitCode == 0, export.Stderr);
         var files = Directory.GetFiles(site, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(site, f).Replace('\\', '/')).ToHashSet();
-        foreach (var f in new[] { "index.html", "model.json", "model.onnx" }.Concat(WebSite.OrtFiles.Select(o => "ort/" + o)))
+        foreach (var f in new[] { "index.html", "model.json", "model.onnx" }.Concat(WebSite.RuntimeFiles))
             Assert.Contains(f, files);
 
         await using var statics = await StaticServer.StartAsync(site);
@@ -49,9 +50,11 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
         var jpegs = ServerFixture.FullResolutionImages;
         var pngs = jpegs.Select(j => Path.Combine(dir, Path.GetFileNameWithoutExtension(j) + ".png")).ToArray();
         for (int i = 0; i < jpegs.Length; i++) ImageDecoder.SavePng(ImageDecoder.DecodeRgb(jpegs[i]), pngs[i]);
+        var rotated = Path.Combine(dir, "rotated.jpg");
+        await File.WriteAllBytesAsync(rotated, WithExifOrientation(await File.ReadAllBytesAsync(jpegs[2]), 6));
         var notAnImage = Path.Combine(dir, "notes.jpg");
         await File.WriteAllTextAsync(notAnImage, "clinical notes, not a JPEG");
-        var images = jpegs.Concat(pngs).ToArray();
+        var images = jpegs.Concat(pngs).Append(rotated).ToArray();
         await page.Locator("input[type=file]").SetInputFilesAsync(images.Append(notAnImage));
         await Assertions.Expect(page.Locator(".card.done")).ToHaveCountAsync(images.Length, new() { Timeout = 180_000 });
         await Assertions.Expect(page.Locator(".card.failed")).ToHaveCountAsync(1);
@@ -59,29 +62,28 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
         Assert.Equal("notes.jpg", await failed.GetAttributeAsync("data-file"));
         await Assertions.Expect(failed).ToContainTextAsync("cannot decode");
 
-        // Lesion areas against /api/segment's. A PNG is the same pixels in the page and on the server: within 1%.
-        // A large JPEG the server decodes at a libjpeg scale (1/4 here), which a browser cannot: the page's
-        // stand-in must agree within 1%, or at least as well as the server's own result agrees with the one it
-        // gets from the full-size decode of the same file (the spread JPEG decoding alone causes).
+        // Lesion areas against /api/segment's. The page decodes a JPEG with libjpeg-turbo at the server's reduced
+        // scale (1/4 here) and a PNG as it is, so it sees the server's pixels: only the two ONNX runtimes' rounding
+        // separates them (a few pixels of a million). The server's own full-size decode is printed for scale.
         var problems = new List<string>();
         foreach (var image in images)
         {
             var name = Path.GetFileName(image);
-            long inBrowser = long.Parse((await page.Locator($".card.done[data-file='{name}']").GetAttributeAsync("data-area-px"))!);
+            var card = page.Locator($".card.done[data-file='{name}']");
+            long inBrowser = long.Parse((await card.GetAttributeAsync("data-area-px"))!);
+            Assert.Equal(image.EndsWith(".jpg") ? "libjpeg-turbo 1/4" : "browser", await card.GetAttributeAsync("data-decoder"));
             long onServer = (await server.Segment(image))["area_px"]!.GetValue<long>();
             Assert.True(onServer > 0, $"{name}: the server finds no lesion");
-            double apart = Math.Abs(inBrowser - onServer) / (double)onServer, allowed = 0.01;
+            double apart = Math.Abs(inBrowser - onServer) / (double)onServer;
             string spread = "";
             if (image.EndsWith(".jpg"))
             {
                 long fullDecode = AreaFromFullSizeDecode(image);
-                double decoders = Math.Abs(fullDecode - onServer) / (double)onServer;
-                allowed = Math.Max(allowed, decoders);
-                spread = $"; full-size decode on the server {fullDecode} px ({decoders:P2} apart)";
+                spread = $"; full-size decode on the server {fullDecode} px ({Math.Abs(fullDecode - onServer) / (double)onServer:P2} apart)";
             }
             var line = $"{name}: area {inBrowser} px in the browser, {onServer} px on the server ({apart:P2} apart{spread})";
             Console.WriteLine(line);
-            if (apart > allowed) problems.Add(line);
+            if (apart > 0.001) problems.Add(line);
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
         await Assertions.Expect(page.Locator("#area")).ToContainTextAsync("in this browser");
@@ -129,6 +131,19 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
     }
 
     /// <summary>The server's lesion area (threshold 0.5) when the image is decoded at full size before the resize.</summary>
+    /// <summary>The JPEG with an EXIF APP1 segment (big-endian TIFF, one IFD0 entry: Orientation) right after SOI.</summary>
+    private static byte[] WithExifOrientation(byte[] jpeg, int orientation)
+    {
+        byte[] app1 =
+        [
+            0xFF, 0xE1, 0, 34, (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0,
+            (byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, // TIFF header, IFD0 at 8
+            0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, // Orientation, SHORT, 1 value
+            0, 0, 0, 0, // no next IFD
+        ];
+        return [.. jpeg[..2], .. app1, .. jpeg[2..]];
+    }
+
     private long AreaFromFullSizeDecode(string path)
     {
         var (w, h) = ImageDecoder.ReadSize(path);
