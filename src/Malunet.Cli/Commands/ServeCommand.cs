@@ -21,13 +21,14 @@ public static class ServeCommand
         var maxUpload = new Option<double>("--max-upload-mb") { Description = "Largest accepted image file in MB", DefaultValueFactory = _ => defaults.MaxUploadBytes / (1024.0 * 1024) };
         var maxPixels = new Option<double>("--max-megapixels") { Description = "Largest accepted image in megapixels", DefaultValueFactory = _ => defaults.MaxPixels / 1e6 };
         var queue = new Option<int>("--queue") { Description = "Images that may wait for the inference worker; more get 503", DefaultValueFactory = _ => defaults.QueueCapacity };
+        var batch = new Option<int>("--batch-size") { Description = "Most waiting images that run through the network together (decoding and encoding of others go on meanwhile)", DefaultValueFactory = _ => defaults.BatchSize };
         var threshold = ThresholdOption.Create("Default probability threshold (the page's slider starts there)", defaults.Threshold);
         var tta = new Option<bool>("--tta") { Description = "Average each prediction over flips (4 forward passes)" };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
         var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (the network exported in memory and run by ONNX Runtime)", DefaultValueFactory = _ => "torch" };
         engineOpt.AcceptOnlyFromAmong("torch", "onnx");
         var cmd = new Command("serve", "Serve a web page and an HTTP API that segment images (loopback only unless --urls says otherwise)");
-        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, threshold, tta, quiet, engineOpt }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, batch, threshold, tta, quiet, engineOpt }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(async (r, cancel) =>
@@ -35,6 +36,7 @@ public static class ServeCommand
             if (r.GetValue(maxUpload) <= 0) throw new UsageException($"--max-upload-mb must be positive, got {r.GetValue(maxUpload)}");
             if (r.GetValue(maxPixels) <= 0) throw new UsageException($"--max-megapixels must be positive, got {r.GetValue(maxPixels)}");
             if (r.GetValue(queue) < 1) throw new UsageException($"--queue must be at least 1, got {r.GetValue(queue)}");
+            if (r.GetValue(batch) < 1) throw new UsageException($"--batch-size must be at least 1, got {r.GetValue(batch)}");
             if (!Uri.TryCreate(r.GetValue(urls), UriKind.Absolute, out var uri) || uri.Scheme != "http")
                 throw new UsageException($"--urls must be an http:// address such as http://127.0.0.1:5000, got '{r.GetValue(urls)}'");
             var options = new ServeOptions
@@ -43,6 +45,7 @@ public static class ServeCommand
                 MaxUploadBytes = (long)(r.GetValue(maxUpload) * 1024 * 1024),
                 MaxPixels = (long)(r.GetValue(maxPixels) * 1e6),
                 QueueCapacity = r.GetValue(queue),
+                BatchSize = r.GetValue(batch),
                 Threshold = r.GetValue(threshold),
                 TestTimeAugmentation = r.GetValue(tta),
                 LogRequests = !r.GetValue(quiet),

@@ -29,15 +29,20 @@ public sealed record SegmentationResult(
 }
 
 /// <summary>
-/// Segments uploaded images one at a time on a single worker, fed by a bounded queue: the network never runs
-/// in parallel with itself (two cores gain nothing from it, and memory stays bounded), and when the queue is
-/// full a request is refused at once instead of piling up. Everything stays in memory; nothing is written to
-/// disk.
+/// Segments uploaded images on one worker fed by a bounded queue, through the image pipeline that <c>predict</c> and
+/// <c>evaluate</c> use (<see cref="ImagePipeline"/>): the requests waiting when the worker is free (up to
+/// <see cref="ServeOptions.BatchSize"/>) are decoded on worker threads, run through the network as one batch, and
+/// finished (resized back, measured, encoded) on worker threads. The network never runs in parallel with itself,
+/// memory stays bounded, and when the queue is full a request is refused at once instead of piling up. Everything
+/// stays in memory; nothing is written to disk.
 /// </summary>
 public sealed class SegmentationService : IDisposable
 {
     private sealed record Job(byte[] Data, string Name, double Threshold, bool WantProbability, Stopwatch Clock,
-                              CancellationToken Cancel, TaskCompletionSource<SegmentationResult> Done);
+                              CancellationToken Cancel, TaskCompletionSource<SegmentationResult> Done)
+    {
+        public readonly Dictionary<string, double> Timings = new();
+    }
 
     private readonly ImagePredictor predictor;
     private readonly ServeOptions options;
@@ -73,38 +78,63 @@ public sealed class SegmentationService : IDisposable
         var reader = queue.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            while (reader.TryRead(out var job))
+            // What waits now, up to one batch: a lone request is not held back to wait for company.
+            var jobs = new List<Job>();
+            while (jobs.Count < options.BatchSize && reader.TryRead(out var job))
             {
-                try
-                {
-                    if (job.Cancel.IsCancellationRequested) job.Done.TrySetCanceled(job.Cancel);
-                    else job.Done.TrySetResult(Segment(job));
-                }
-                catch (Exception e) { job.Done.TrySetException(e); }
-                finally { Interlocked.Decrement(ref waiting); }
+                if (job.Cancel.IsCancellationRequested) Complete(job, j => j.Done.TrySetCanceled(j.Cancel));
+                else jobs.Add(job);
+            }
+            if (jobs.Count == 0) continue;
+            foreach (var j in jobs) j.Timings["queue"] = j.Clock.Elapsed.TotalMilliseconds;
+            try
+            {
+                ImagePipeline.Run(jobs, jobs.Count, Load, Predict, (job, sample, probabilities) => Complete(job, j => j.Done.TrySetResult(Finish(j, sample, probabilities))),
+                    (job, e) => Complete(job, j => j.Done.TrySetException(e.InnerException as RequestProblem ?? new RequestProblem(400, e.Message))));
+            }
+            catch (Exception e)
+            {
+                // The network or a programming error: every request of the batch still waiting gets it.
+                foreach (var j in jobs) Complete(j, x => x.Done.TrySetException(e));
             }
         }
     }
 
-    private SegmentationResult Segment(Job job)
+    /// <summary>Settles a request once (a later call for the same request does nothing).</summary>
+    private void Complete(Job job, Action<Job> settle)
     {
-        var timings = new Dictionary<string, double> { ["queue"] = job.Clock.Elapsed.TotalMilliseconds };
+        if (job.Done.Task.IsCompleted) return;
+        settle(job);
+        Interlocked.Decrement(ref waiting);
+    }
+
+    /// <summary>Decodes one upload (a worker thread); a request problem travels as the pipeline's bad-item error.</summary>
+    private CachedSample Load(Job job)
+    {
         var step = Stopwatch.StartNew();
-        int width, height;
-        CachedSample sample;
-        try
-        {
-            (width, height) = ImageDecoder.ReadSize(job.Data, job.Name);
-            if ((long)width * height > options.MaxPixels)
-                throw new RequestProblem(413, $"{job.Name}: {width}x{height} is {(long)width * height:N0} pixels, more than the limit of {options.MaxPixels:N0}");
-            sample = predictor.Load(job.Data, job.Name);
-        }
-        catch (InvalidDataException e) { throw new RequestProblem(400, e.Message); }
-        timings["decode"] = Lap(step);
+        var (width, height) = ImageDecoder.ReadSize(job.Data, job.Name);
+        if ((long)width * height > options.MaxPixels)
+            throw new InvalidDataException("too large", new RequestProblem(413,
+                $"{job.Name}: {width}x{height} is {(long)width * height:N0} pixels, more than the limit of {options.MaxPixels:N0}"));
+        var sample = predictor.Load(job.Data, job.Name);
+        lock (job.Timings) job.Timings["decode"] = step.Elapsed.TotalMilliseconds;
+        return sample;
+    }
 
-        var probabilities = predictor.Predict(new[] { sample })[0];
-        timings["inference"] = Lap(step);
+    /// <summary>The network on one batch (the worker thread); each request is charged the batch's time.</summary>
+    private IReadOnlyList<float[]> Predict(IReadOnlyList<(Job Job, CachedSample Sample)> batch)
+    {
+        var step = Stopwatch.StartNew();
+        var probabilities = predictor.Predict(batch.Select(b => b.Sample).ToList());
+        foreach (var (job, _) in batch) lock (job.Timings) job.Timings["inference"] = step.Elapsed.TotalMilliseconds;
+        return probabilities;
+    }
 
+    /// <summary>Brings one image's probabilities back to its size and encodes what the request asked for (a worker thread).</summary>
+    private SegmentationResult Finish(Job job, CachedSample sample, float[] probabilities)
+    {
+        var step = Stopwatch.StartNew();
+        int width = sample.OriginalWidth, height = sample.OriginalHeight;
         int classes = predictor.Classes, plane = predictor.Size * predictor.Size;
         byte[]? labels = null;
         bool[] mask;
@@ -133,16 +163,14 @@ public sealed class SegmentationService : IDisposable
             classPixels = new long[classes - 1];
             foreach (var v in labels) if (v != 0) classPixels[v - 1]++;
         }
-        timings["encode"] = Lap(step);
-        timings["total"] = job.Clock.Elapsed.TotalMilliseconds;
+        Dictionary<string, double> timings;
+        lock (job.Timings)
+        {
+            job.Timings["encode"] = step.Elapsed.TotalMilliseconds;
+            job.Timings["total"] = job.Clock.Elapsed.TotalMilliseconds;
+            timings = new Dictionary<string, double>(job.Timings);
+        }
         return new SegmentationResult(job.Name, width, height, job.Threshold, area, box, maskPng, probabilityPng, timings, labelsPng, classPixels);
-    }
-
-    private static double Lap(Stopwatch s)
-    {
-        var ms = s.Elapsed.TotalMilliseconds;
-        s.Restart();
-        return ms;
     }
 
     /// <summary>Lesion area in pixels and the bounding box of the lesion pixels (null when there are none).</summary>

@@ -15,6 +15,9 @@ public sealed record ServeOptions
     /// <summary>Requests that may wait for the single inference worker; more are refused with 503.</summary>
     public int QueueCapacity { get; init; } = 16;
 
+    /// <summary>Most images run through the network together when several requests wait (one batch of the image pipeline).</summary>
+    public int BatchSize { get; init; } = 8;
+
     /// <summary>Default probability threshold when a request gives none.</summary>
     public double Threshold { get; init; } = 0.5;
 

@@ -187,6 +187,36 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task Requests_batched_together_are_answered_each_on_its_own_even_beside_bad_ones()
+    {
+        // Uploads waiting together go through the image pipeline as one batch: a bad one fails alone.
+        await using var own = await ServerFixture.StartOwn(ServerFixture.Options with { MaxPixels = 5_500_000, BatchSize = 8 });
+        var images = ServerFixture.FullResolutionImages; // 6.0, 6.0 and 5.0 megapixels
+        var uploads = new List<(byte[] Data, string Name)>
+        {
+            (await File.ReadAllBytesAsync(images[2]), "small.jpg"),
+            ("not an image"u8.ToArray(), "notes.jpg"),
+            (await File.ReadAllBytesAsync(images[0]), "large.jpg"),
+            (await File.ReadAllBytesAsync(images[2]), "small-again.jpg"),
+        };
+        var answers = await Task.WhenAll(uploads.Select(async u =>
+        {
+            using var response = await own.Client.PostAsync("api/segment", Form(u.Data, u.Name));
+            return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+        }));
+        Assert.Equal(new[] { HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.RequestEntityTooLarge, HttpStatusCode.OK },
+                     answers.Select(a => a.StatusCode));
+        Assert.StartsWith("notes.jpg: ", answers[1].Body["error"]!.GetValue<string>());
+        Assert.Contains("more than the limit", answers[2].Body["error"]!.GetValue<string>());
+        var single = await server.Segment(images[2]);
+        Assert.Equal(single["area_px"]!.GetValue<long>(), answers[0].Body["area_px"]!.GetValue<long>());
+        Assert.Equal(answers[0].Body["mask_png"]!.GetValue<string>(), answers[3].Body["mask_png"]!.GetValue<string>());
+        // Nothing is left pending.
+        var health = JsonNode.Parse(await own.Client.GetStringAsync("api/health"))!;
+        Assert.Equal(0, health["queue"]!["pending"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task A_full_queue_refuses_with_503_instead_of_piling_up()
     {
         await using var own = await ServerFixture.StartOwn(ServerFixture.Options with { QueueCapacity = 1 });
