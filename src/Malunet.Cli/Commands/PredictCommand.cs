@@ -97,23 +97,45 @@ public static class PredictCommand
         return new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads));
     }
 
+    /// <summary>
+    /// A preprocessed N x C x H x W <c>.npy</c> batch file through the network, streamed: the next batch is read while
+    /// the network runs the current one, and each result is written as it comes, so neither file is held in memory
+    /// and the disk works beside the network.
+    /// </summary>
     private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)
     {
-        if (!File.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file");
         if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
-        using var x = NpyFile.Read(inPath);
-        if (x.dim() != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", x.shape)})");
-        var outputs = new List<TorchSharp.torch.Tensor>();
-        try
+        var header = NpyFile.ReadHeader(inPath);
+        if (header.Shape.Length != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", header.Shape)})");
+        long n = header.Shape[0];
+        long[]? outShape = null;
+        using var input = new FileStream(inPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        Task<TorchSharp.torch.Tensor> Read(long start) => Task.Run(() => NpyFile.ReadRows(input, header, start, Math.Min(batchSize, n - start)));
+        AtomicFile.Write(outPath, output =>
         {
-            for (long start = 0; start < x.shape[0]; start += batchSize)
-                outputs.Add(engine.Run(x.narrow(0, start, Math.Min(batchSize, x.shape[0] - start))));
-        }
-        catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
-        using var y = TorchSharp.torch.cat(outputs, 0);
-        NpyFile.Write(outPath, y);
-        Console.WriteLine($"wrote {outPath} [{string.Join(", ", y.shape)}] ({engine.Name} engine)");
+            var next = n > 0 ? Read(0) : null;
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var x = next!.GetAwaiter().GetResult();
+                next = start + batchSize < n ? Read(start + batchSize) : null;
+                TorchSharp.torch.Tensor y;
+                try { y = engine.Run(x); }
+                catch (ArgumentException e) { next?.ContinueWith(t => t.Result.Dispose()); throw new InvalidDataException($"{inPath}: {e.Message}"); }
+                using (y)
+                {
+                    if (outShape == null)
+                    {
+                        outShape = y.shape.ToArray();
+                        outShape[0] = n;
+                        NpyFile.WriteHeader(output, outShape);
+                    }
+                    NpyFile.WriteData(output, y);
+                }
+            }
+            if (outShape == null) NpyFile.WriteHeader(output, new long[] { 0, engine.Classes, header.Shape[2], header.Shape[3] });
+        });
+        Console.WriteLine($"wrote {outPath} [{string.Join(", ", outShape ?? new long[] { 0 })}] ({engine.Name} engine)");
         return 0;
     }
 

@@ -56,7 +56,10 @@ public sealed class OnnxEngine : IInferenceEngine
 
     private OnnxEngine(string name, Func<SessionOptions, InferenceSession> open, int? threads)
     {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // Extended, not "all": the layout optimisations of "all" (NCHWc convolutions, with reorders around every
+        // GroupNorm) bring nothing to this small network and cost 150 ms more at session creation (236-260 against
+        // 394-419 ms; 9.0-9.8 against 9.9-10.4 ms per image at batch 8 on 2 threads, BENCHMARKS.md).
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
         if (threads is { } t) options.IntraOpNumThreads = t;
         try { session = open(options); }
         catch (OnnxRuntimeException e) { throw new InvalidDataException($"{name}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }

@@ -4,28 +4,41 @@ using static TorchSharp.torch;
 
 namespace Malunet.Interop;
 
+/// <summary>What a <c>.npy</c> header says: the element type, the shape, and where the data starts.</summary>
+public sealed record NpyHeader(ScalarType Dtype, long[] Shape, long DataOffset)
+{
+    /// <summary>Bytes of one entry along the first axis (one image of an N x C x H x W batch).</summary>
+    public long RowBytes => Shape.Skip(1).Aggregate(1L, (a, b) => a * b) * TensorBytes.ElementSize(Dtype);
+    public long DataBytes => (Shape.Length > 0 ? Shape[0] : 1) * RowBytes;
+}
+
 /// <summary>
 /// NumPy <c>.npy</c> files (format 1.0-3.0): a magic string, a Python-dict header with <c>descr</c>,
 /// <c>fortran_order</c> and <c>shape</c>, then the raw data. Reads little-endian float32/float64/int/uint8/bool arrays
-/// in C order; writes float32.
+/// in C order, whole or a range of entries along the first axis at a time, straight into the tensor's memory (a
+/// 400 MB batch file is never held twice); writes float32, whole or as a stream of entries after its header.
 /// </summary>
 public static partial class NpyFile
 {
     private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
 
-    public static Tensor Read(string path)
+    /// <summary>The header of <paramref name="path"/>, checked against the file's length.</summary>
+    public static NpyHeader ReadHeader(string path)
     {
-        byte[] b;
-        try { b = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw new FileNotFoundException($"{path}: no such file"); }
-        if (b.Length < 10 || !b.AsSpan(0, 6).SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a .npy file");
-        int major = b[6];
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        using var f = File.OpenRead(path);
+        var head = new byte[12];
+        if (f.ReadAtLeast(head, 12, throwOnEndOfStream: false) < 10 || !head.AsSpan(0, 6).SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a .npy file");
+        int major = head[6];
         int headerLen, headerStart;
-        if (major == 1) { headerLen = BitConverter.ToUInt16(b, 8); headerStart = 10; }
-        else if (major is 2 or 3) { headerLen = (int)BitConverter.ToUInt32(b, 8); headerStart = 12; }
+        if (major == 1) { headerLen = BitConverter.ToUInt16(head, 8); headerStart = 10; }
+        else if (major is 2 or 3) { headerLen = (int)BitConverter.ToUInt32(head, 8); headerStart = 12; }
         else throw new InvalidDataException($"{path}: unsupported .npy version {major}");
-        if (headerStart + headerLen > b.Length) throw new InvalidDataException($"{path}: truncated .npy header");
-        var header = Encoding.Latin1.GetString(b, headerStart, headerLen);
+        if (headerStart + (long)headerLen > f.Length) throw new InvalidDataException($"{path}: truncated .npy header");
+        var headerBytes = new byte[headerLen];
+        f.Position = headerStart;
+        f.ReadExactly(headerBytes);
+        var header = Encoding.Latin1.GetString(headerBytes);
         var descr = DescrRegex().Match(header).Groups[1].Value;
         if (FortranRegex().Match(header).Groups[1].Value == "True")
             throw new InvalidDataException($"{path}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
@@ -37,30 +50,61 @@ public static partial class NpyFile
             "|u1" => ScalarType.Byte, "|b1" => ScalarType.Bool, "<f2" => ScalarType.Float16,
             _ => throw new InvalidDataException($"{path}: unsupported dtype '{descr}' (use float32)"),
         };
-        int dataStart = headerStart + headerLen;
-        long numel = shape.Aggregate(1L, (x, y) => x * y);
-        long need = numel * TensorBytes.ElementSize(dtype);
-        if (b.Length - dataStart < need)
-            throw new InvalidDataException($"{path}: truncated: {b.Length - dataStart} data bytes, {need} expected for shape ({shapeText})");
-        return TensorBytes.FromBytes(b.AsSpan(dataStart, (int)need), dtype, shape);
+        var result = new NpyHeader(dtype, shape, headerStart + headerLen);
+        if (f.Length - result.DataOffset < result.DataBytes)
+            throw new InvalidDataException($"{path}: truncated: {f.Length - result.DataOffset} data bytes, {result.DataBytes} expected for shape ({shapeText})");
+        return result;
     }
 
-    public static void Write(string path, Tensor t)
+    public static Tensor Read(string path)
     {
-        using var f = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        var shape = f.shape.Length == 1 ? $"({f.shape[0]},)" : $"({string.Join(", ", f.shape)})";
-        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
+        var header = ReadHeader(path);
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        if (header.Shape.Length == 0) return ReadInto(f, header.DataOffset, empty(Array.Empty<long>(), header.Dtype));
+        return ReadRows(f, header, 0, header.Shape[0]);
+    }
+
+    /// <summary>Entries <paramref name="start"/> .. start+count-1 along the first axis, read straight into a new tensor.</summary>
+    public static Tensor ReadRows(FileStream file, NpyHeader header, long start, long count)
+    {
+        var shape = header.Shape.ToArray();
+        shape[0] = count;
+        return ReadInto(file, header.DataOffset + start * header.RowBytes, empty(shape, header.Dtype));
+    }
+
+    private static Tensor ReadInto(FileStream file, long offset, Tensor t)
+    {
+        var bytes = t.bytes;
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int n = RandomAccess.Read(file.SafeFileHandle, bytes[read..], offset + read);
+            if (n == 0) { t.Dispose(); throw new InvalidDataException($"{file.Name}: truncated"); }
+            read += n;
+        }
+        return t;
+    }
+
+    /// <summary>The header of a float32 array of <paramref name="shape"/>; the C-order data follows it.</summary>
+    public static void WriteHeader(Stream s, long[] shape)
+    {
+        var text = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
+        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {text}, }}";
         int total = 10 + header.Length + 1;
         header += new string(' ', (64 - total % 64) % 64) + "\n";
-        var data = TensorBytes.Of(f);
-        AtomicFile.Write(path, s =>
-        {
-            s.Write(Magic); s.WriteByte(1); s.WriteByte(0);
-            s.Write(BitConverter.GetBytes((ushort)header.Length));
-            s.Write(Encoding.Latin1.GetBytes(header));
-            s.Write(data);
-        });
+        s.Write(Magic); s.WriteByte(1); s.WriteByte(0);
+        s.Write(BitConverter.GetBytes((ushort)header.Length));
+        s.Write(Encoding.Latin1.GetBytes(header));
     }
+
+    /// <summary>Appends a tensor's elements as float32 (after <see cref="WriteHeader"/>).</summary>
+    public static void WriteData(Stream s, Tensor t)
+    {
+        using var f = t.detach().cpu().to(ScalarType.Float32).contiguous();
+        s.Write(f.bytes);
+    }
+
+    public static void Write(string path, Tensor t) => AtomicFile.Write(path, s => { WriteHeader(s, t.shape); WriteData(s, t); });
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']+)'")] private static partial Regex DescrRegex();
     [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")] private static partial Regex FortranRegex();
