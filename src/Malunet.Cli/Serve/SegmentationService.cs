@@ -138,19 +138,14 @@ public sealed class SegmentationService : IDisposable
         int classes = predictor.Classes, plane = predictor.Size * predictor.Size;
         byte[]? labels = null;
         bool[] mask;
-        float[] full;
-        if (classes == 1)
-        {
-            full = ProbabilityResize.Resize(probabilities, predictor.Size, predictor.Size, width, height);
-            mask = MaskMetrics.Threshold(full, job.Threshold);
-        }
+        // The probability map (the foreground's for K classes) feeds the heat map; the mask is thresholded from it or,
+        // for K classes, is every pixel whose class is not 0.
+        var full = ProbabilityResize.Resize(MaskOutputs.Foreground(probabilities, classes, plane), predictor.Size, predictor.Size, width, height);
+        if (classes == 1) mask = MaskMetrics.Threshold(full, job.Threshold);
         else
         {
             labels = ProbabilityResize.ResizeToLabels(probabilities, classes, predictor.Size, predictor.Size, width, height);
             mask = Array.ConvertAll(labels, v => v != 0);
-            var foreground = new float[plane];
-            for (int i = 0; i < plane; i++) foreground[i] = 1 - probabilities[i];
-            full = ProbabilityResize.Resize(foreground, predictor.Size, predictor.Size, width, height);
         }
         var (area, box) = Measure(mask, width, height);
         var maskPng = ImageDecoder.EncodePng(MaskOutputs.MaskImage(mask, width, height));

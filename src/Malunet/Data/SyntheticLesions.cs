@@ -9,7 +9,12 @@ namespace Malunet.Data;
 /// </summary>
 public static class SyntheticLesions
 {
-    public static IReadOnlyList<string> Write(string root, int count, int size = 256, int seed = 7)
+    public static IReadOnlyList<string> Write(string root, int count, int size = 256, int seed = 7) =>
+        WriteSet(root, count, size, seed, "SYN", 92, Render);
+
+    /// <summary>Images (JPEG) and masks (8-bit gray PNG) in the plain layout, each pair drawn from its own seeded random source.</summary>
+    private static IReadOnlyList<string> WriteSet(string root, int count, int size, int seed, string prefix, int quality,
+                                                  Func<Random, int, (byte[] Rgb, byte[] Mask)> render)
     {
         var imageDir = Path.Combine(root, "images");
         var maskDir = Path.Combine(root, "masks");
@@ -18,10 +23,9 @@ public static class SyntheticLesions
         var ids = new List<string>();
         for (int n = 0; n < count; n++)
         {
-            var rng = new Random(seed * 7919 + n);
-            var id = $"SYN_{n:D4}";
-            var (rgb, mask) = Render(rng, size);
-            ImageDecoder.SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"), 92);
+            var id = $"{prefix}_{n:D4}";
+            var (rgb, mask) = render(new Random(seed * 7919 + n), size);
+            ImageDecoder.SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"), quality);
             ImageDecoder.SavePng(new Image8(size, size, 1, mask), Path.Combine(maskDir, id + "_segmentation.png"));
             ids.Add(id);
         }
@@ -65,24 +69,8 @@ public static class SyntheticLesions
     /// (class 1) and a blue-grey square (class 2), each present with probability 0.8, so the class of a pixel is
     /// decidable from its colour; the masks are 8-bit gray PNGs holding 0, 1 and 2.
     /// </summary>
-    public static IReadOnlyList<string> WriteClasses(string root, int count, int size = 128, int seed = 11)
-    {
-        var imageDir = Path.Combine(root, "images");
-        var maskDir = Path.Combine(root, "masks");
-        Directory.CreateDirectory(imageDir);
-        Directory.CreateDirectory(maskDir);
-        var ids = new List<string>();
-        for (int n = 0; n < count; n++)
-        {
-            var rng = new Random(seed * 7919 + n);
-            var id = $"CLS_{n:D4}";
-            var (rgb, labels) = RenderClasses(rng, size);
-            ImageDecoder.SaveJpeg(new Image8(size, size, 3, rgb), Path.Combine(imageDir, id + ".jpg"), 95);
-            ImageDecoder.SavePng(new Image8(size, size, 1, labels), Path.Combine(maskDir, id + "_segmentation.png"));
-            ids.Add(id);
-        }
-        return ids;
-    }
+    public static IReadOnlyList<string> WriteClasses(string root, int count, int size = 128, int seed = 11) =>
+        WriteSet(root, count, size, seed, "CLS", 95, RenderClasses);
 
     /// <summary>One image of <see cref="WriteClasses"/> (RGB bytes) and its class map (0, 1, 2).</summary>
     public static (byte[] Rgb, byte[] Labels) RenderClasses(Random rng, int size)

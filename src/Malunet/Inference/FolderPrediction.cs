@@ -103,7 +103,7 @@ public static class FolderPrediction
             stages.Add("resize back", ref clock);
             ImageDecoder.SavePng(new Image8(w, h, 1, mask), Path.Combine(outDir, ids[i] + "_mask.png"));
             if (outputs.Probabilities)
-                MaskOutputs.SaveProbabilities(ProbabilityResize.Resize(classes == 1 ? prob : Foreground(prob, s.Size * s.Size), s.Size, s.Size, w, h), w, h,
+                MaskOutputs.SaveProbabilities(ProbabilityResize.Resize(MaskOutputs.Foreground(prob, classes, s.Size * s.Size), s.Size, s.Size, w, h), w, h,
                                               Path.Combine(outDir, ids[i] + "_prob.png"));
             if (outputs.Overlay)
             {
@@ -152,13 +152,5 @@ public static class FolderPrediction
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
         return true;
-    }
-
-    /// <summary>The foreground probability, 1 - p(class 0), of a multi-class network's first plane.</summary>
-    private static float[] Foreground(float[] probabilities, int plane)
-    {
-        var foreground = new float[plane];
-        for (int i = 0; i < plane; i++) foreground[i] = 1 - probabilities[i];
-        return foreground;
     }
 }

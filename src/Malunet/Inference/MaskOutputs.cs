@@ -19,6 +19,18 @@ public static class MaskOutputs
         return new Image8(width, height, 1, px);
     }
 
+    /// <summary>
+    /// The lesion (foreground) probability of each pixel of a network's output for one image: the map itself for one
+    /// class, 1 - p(class 0) of the first plane for K classes. The probability PNGs and heat maps show this.
+    /// </summary>
+    public static float[] Foreground(float[] probabilities, int classes, int plane)
+    {
+        if (classes == 1) return probabilities;
+        var foreground = new float[plane];
+        for (int i = 0; i < plane; i++) foreground[i] = 1 - probabilities[i];
+        return foreground;
+    }
+
     /// <summary>Probabilities as an 8-bit gray image: round(255·p).</summary>
     public static Image8 ProbabilityImage(float[] probabilities, int width, int height)
     {
