@@ -60,19 +60,39 @@ public static class EvaluateCommand
             if (sh.Count > 1) Console.Error.WriteLine($"shard {sh}: {samples.Count} image(s) of {what}");
 
             bool original = !r.GetValue(noOriginal);
-            if (engine.Classes > 1) return Task.FromResult(EvaluateClasses(engine, samples, r.GetValue(batch), original, sh, r.GetValue(json), r.GetValue(output), cancel));
-            var lossFn = new BceDiceLoss();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(engine, samples, engine.InputSize, r.GetValue(batch), th, original,
-                (y, t) => lossFn.Compute(y, t).item<float>(), (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
-            foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
-            Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
-            Report(record, r.GetValue(json), r.GetValue(output));
-            int failed = problems.Count(p => p.Fatal);
-            if (failed > 0) Console.Error.WriteLine($"malunet: {failed} image(s) could not be read (listed above) and are not in the metrics");
-            return Task.FromResult(failed > 0 ? 1 : 0);
+            return Task.FromResult(engine.Classes > 1
+                ? EvaluateClasses(engine, samples, r.GetValue(batch), original, sh, r.GetValue(json), r.GetValue(output), cancel)
+                : EvaluateBinary(engine, samples, r.GetValue(batch), th, original, r.GetValue(json), r.GetValue(output), cancel));
         });
         return cmd;
+    }
+
+    /// <summary>The paper's metrics and the per-image scores, streamed (<see cref="DatasetEvaluation"/>).</summary>
+    private static int EvaluateBinary(IInferenceEngine engine, IReadOnlyList<Sample> samples, int batch, double threshold, bool original,
+                                      bool json, string? outDir, CancellationToken cancel)
+    {
+        var lossFn = new BceDiceLoss();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (record, problems) = ProgressReporter.Run(rep => DatasetEvaluation.Run(engine, samples, engine.InputSize, batch, threshold, original,
+            (y, t) => lossFn.Compute(y, t).item<float>(), (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
+        Evaluated(record.Rows.Count, problems, clock);
+        Report(record, json, outDir);
+        return ExitCode(problems);
+    }
+
+    /// <summary>Names every problem and says how many images were scored and how long it took.</summary>
+    private static void Evaluated(int images, IReadOnlyList<DataProblem> problems, System.Diagnostics.Stopwatch clock)
+    {
+        foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
+        Console.Error.WriteLine($"evaluated {images} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>1 when images could not be read (they are not in the metrics), else 0.</summary>
+    private static int ExitCode(IReadOnlyList<DataProblem> problems)
+    {
+        int failed = problems.Count(p => p.Fatal);
+        if (failed > 0) Console.Error.WriteLine($"malunet: {failed} image(s) could not be read (listed above) and are not in the metrics");
+        return failed > 0 ? 1 : 0;
     }
 
     /// <summary>A multi-class network: per-class metrics of class-index masks (<see cref="ClassDatasetEvaluation"/>).</summary>
@@ -83,8 +103,7 @@ public static class EvaluateCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (record, problems) = ProgressReporter.Run(rep => ClassDatasetEvaluation.Run(engine, samples, engine.InputSize, batch, original,
             (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
-        foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
-        Console.Error.WriteLine($"evaluated {record.Rows.Count} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
+        Evaluated(record.Rows.Count, problems, clock);
         if (json) Console.WriteLine(record.SummaryJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         else
         {
@@ -103,9 +122,7 @@ public static class EvaluateCommand
             record.Write(outDir);
             if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, EvaluationRecord.RowsFile)} and {EvaluationRecord.SummaryFile}");
         }
-        int failed = problems.Count(p => p.Fatal);
-        if (failed > 0) Console.Error.WriteLine($"malunet: {failed} image(s) could not be read (listed above) and are not in the metrics");
-        return failed > 0 ? 1 : 0;
+        return ExitCode(problems);
     }
 
     /// <summary>The images with masks to evaluate, and how to name them in messages.</summary>
