@@ -8,7 +8,8 @@ namespace Malunet.Tests.Models;
 
 /// <summary>
 /// The checks every architecture of the catalog must pass (as segmentation_models.pytorch's shared model tests):
-/// forward and backward at two input sizes, a checkpoint round trip, and ONNX Runtime parity.
+/// forward and backward at two input sizes, a checkpoint round trip, ONNX Runtime parity, and the same with three
+/// classes (softmax output, the multi-class loss with any side outputs).
 /// </summary>
 public class CatalogModelTests : TempFolderTest
 {
@@ -53,5 +54,30 @@ public class CatalogModelTests : TempFolderTest
         OnnxExporter.Export(model, onnx, 64, 64);
         using var o = new OnnxEngine(onnx);
         Assert.True(TensorAssert.MaxAbsDiff(o.Run(x), a.Run(x)) <= 1e-4);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Three_classes_give_softmax_outputs_that_train_and_export(string name)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(0);
+        var model = ModelCatalog.Create(new ModelOptions { Model = name, NumClasses = 3 });
+        model.train();
+        var x = rand(2, 3, 64, 64).mul(255);
+        var (y, sides) = model.ForwardWithSideOutputs(x);
+        Assert.Equal(new long[] { 2, 3, 64, 64 }, y.shape);
+        Assert.True(TensorAssert.MaxAbsDiff(y.sum(1), ones(2, 64, 64)) < 1e-5);
+        var target = randint(0, 3, new long[] { 2, 1, 64, 64 }).to(float32);
+        new CrossEntropyDiceLoss(3).Compute(y, sides, model.SideOutputWeights, target).backward();
+        Assert.All(model.parameters(), p => Assert.NotNull(p.grad));
+
+        model.eval();
+        var onnx = Path.Combine(dir, name + "-3.onnx");
+        OnnxExporter.Export(model, onnx, 64, 64);
+        using var o = new OnnxEngine(onnx);
+        using var t = new TorchEngine(model, CPU);
+        Assert.Equal(3, o.Classes);
+        Assert.True(TensorAssert.MaxAbsDiff(o.Run(x), t.Run(x)) <= 1e-4);
     }
 }
