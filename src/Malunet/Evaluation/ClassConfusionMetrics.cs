@@ -10,8 +10,9 @@ namespace Malunet.Evaluation;
 /// The multi-class form of the paper's pooled metrics (<c>--num-classes K</c>, K &gt;= 2). A pixel's predicted class
 /// is the argmax of the K probabilities (ties go to the lower class); a K x K confusion matrix (rows: true class,
 /// columns: predicted) is pooled over every pixel of every image. Each class c is then scored one-vs-rest with the
-/// paper's five formulas (<see cref="ConfusionMetrics"/>), and mIoU and DSC are the means over the foreground classes
-/// 1..K-1, as nnU-Net reports them (class 0 is the background; with K = 2 they are class 1's own scores).
+/// paper's five formulas (<see cref="ConfusionMetrics"/>); mIoU, DSC, Sen and Spe are the means over the foreground
+/// classes 1..K-1, as nnU-Net reports them (class 0 is the background; with K = 2 they are class 1's own scores), and
+/// Acc is the share of pixels whose class is right.
 /// </summary>
 public sealed class ClassConfusionMetrics : IPooledMetrics
 {
@@ -63,8 +64,12 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
     static double Ratio(double num, double den) => den != 0 ? num / den : 0;
     public double IoU(int c) { var (tp, fp, fn, _) = OneVsRest(c); return Ratio(tp, tp + fp + fn); }
     public double Dice(int c) { var (tp, fp, fn, _) = OneVsRest(c); return Ratio(2.0 * tp, 2.0 * tp + fp + fn); }
+    public double Sensitivity(int c) { var (tp, _, fn, _) = OneVsRest(c); return Ratio(tp, tp + fn); }
+    public double Specificity(int c) { var (_, fp, _, tn) = OneVsRest(c); return Ratio(tn, tn + fp); }
     public double MIoU => Enumerable.Range(1, Classes - 1).Average(IoU);
     public double Dsc => Enumerable.Range(1, Classes - 1).Average(Dice);
+    public double MeanSensitivity => Enumerable.Range(1, Classes - 1).Average(Sensitivity);
+    public double MeanSpecificity => Enumerable.Range(1, Classes - 1).Average(Specificity);
 
     /// <summary>The share of pixels whose class is right.</summary>
     public double Accuracy
@@ -87,14 +92,15 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
             perClass.Add(new JsonObject
             {
                 ["class"] = c, ["miou"] = IoU(c), ["dsc"] = Dice(c), ["acc"] = Ratio(tp + tn, tp + fp + fn + tn),
-                ["sen"] = Ratio(tp, tp + fn), ["spe"] = Ratio(tn, tn + fp), ["tp"] = tp, ["fp"] = fp, ["fn"] = fn, ["tn"] = tn,
+                ["sen"] = Sensitivity(c), ["spe"] = Specificity(c), ["tp"] = tp, ["fp"] = fp, ["fn"] = fn, ["tn"] = tn,
             });
         }
         var matrix = new JsonArray();
         for (int t = 0; t < Classes; t++) matrix.Add(new JsonArray(Enumerable.Range(0, Classes).Select(p => (JsonNode)Count(t, p)).ToArray()));
         return new JsonObject
         {
-            ["classes"] = Classes, ["miou"] = MIoU, ["dsc"] = Dsc, ["acc"] = Accuracy, ["images"] = Images,
+            ["classes"] = Classes, ["miou"] = MIoU, ["dsc"] = Dsc, ["acc"] = Accuracy, ["sen"] = MeanSensitivity, ["spe"] = MeanSpecificity,
+            ["images"] = Images,
             ["mean_over"] = "classes 1..K-1", ["per_class"] = perClass, ["confusion"] = matrix,
         };
     }

@@ -178,6 +178,8 @@ public class MultiClassTests : TempFolderTest
         Assert.Equal(2.0 / 3, m.IoU(2), 12);
         Assert.Equal((0.8 + 0.8) / 2, m.Dsc, 12);
         Assert.Equal(6.0 / 8, m.Accuracy, 12);
+        Assert.Equal((1.0 + 2.0 / 3) / 2, m.MeanSensitivity, 12); // class 1: 2 of 2 found; class 2: 2 of 3
+        Assert.Equal((5.0 / 6 + 1.0) / 2, m.MeanSpecificity, 12);
         // The tensor path (argmax of the probabilities) counts the same.
         var t = new ClassConfusionMetrics(3);
         var probabilities = nn.functional.one_hot(tensor(new long[] { 0, 1, 1, 1, 2, 0, 2, 0 }), 3).T.reshape(1, 3, 1, 8).to(float32);
