@@ -111,30 +111,52 @@ public static class PredictCommand
         long n = header.Shape[0];
         long[]? outShape = null;
         using var input = new FileStream(inPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        Task<TorchSharp.torch.Tensor> Read(long start) => Task.Run(() => NpyFile.ReadRows(input, header, start, Math.Min(batchSize, n - start)));
-        AtomicFile.Write(outPath, output =>
+        // Two batch buffers in turn: one is read into while the network runs the other (fresh buffers for every batch
+        // measured 5-10% slower: new memory to fault in, and colder caches).
+        var shape = header.Shape.ToArray();
+        shape[0] = Math.Min(batchSize, n);
+        using var buffer0 = TorchSharp.torch.empty(shape, header.Dtype);
+        using var buffer1 = TorchSharp.torch.empty(shape, header.Dtype);
+        var buffers = new[] { buffer0, buffer1 };
+        Task<TorchSharp.torch.Tensor> Read(long start, int turn) => Task.Run(() =>
         {
-            var next = n > 0 ? Read(0) : null;
-            for (long start = 0; start < n; start += batchSize)
-            {
-                using var x = next!.GetAwaiter().GetResult();
-                next = start + batchSize < n ? Read(start + batchSize) : null;
-                TorchSharp.torch.Tensor y;
-                try { y = engine.Run(x); }
-                catch (ArgumentException e) { next?.ContinueWith(t => t.Result.Dispose()); throw new InvalidDataException($"{inPath}: {e.Message}"); }
-                using (y)
-                {
-                    if (outShape == null)
-                    {
-                        outShape = y.shape.ToArray();
-                        outShape[0] = n;
-                        NpyFile.WriteHeader(output, outShape);
-                    }
-                    NpyFile.WriteData(output, y);
-                }
-            }
-            if (outShape == null) NpyFile.WriteHeader(output, new long[] { 0, engine.Classes, header.Shape[2], header.Shape[3] });
+            long count = Math.Min(batchSize, n - start);
+            return NpyFile.ReadRowsInto(input, header, start, count == shape[0] ? buffers[turn] : buffers[turn].narrow(0, 0, count));
         });
+        Task<TorchSharp.torch.Tensor>? next = null;
+        try
+        {
+            AtomicFile.Write(outPath, output =>
+            {
+                next = n > 0 ? Read(0, 0) : null;
+                int turn = 0;
+                for (long start = 0; start < n; start += batchSize)
+                {
+                    var x = next!.GetAwaiter().GetResult();
+                    turn ^= 1;
+                    next = start + batchSize < n ? Read(start + batchSize, turn) : null;
+                    TorchSharp.torch.Tensor y;
+                    try { y = engine.Run(x); }
+                    catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
+                    using (y)
+                    {
+                        if (outShape == null)
+                        {
+                            outShape = y.shape.ToArray();
+                            outShape[0] = n;
+                            NpyFile.WriteHeader(output, outShape);
+                        }
+                        NpyFile.WriteData(output, y);
+                    }
+                }
+                if (outShape == null) NpyFile.WriteHeader(output, new long[] { 0, engine.Classes, header.Shape[2], header.Shape[3] });
+            });
+        }
+        finally
+        {
+            // A read still under way writes into a buffer: let it end before the buffers are freed.
+            try { next?.Wait(); } catch (AggregateException) { /* the error that stopped the loop matters more */ }
+        }
         Console.WriteLine($"wrote {outPath} [{string.Join(", ", outShape ?? new long[] { 0 })}] ({engine.Name} engine)");
         return 0;
     }

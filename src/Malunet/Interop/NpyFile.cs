@@ -72,6 +72,13 @@ public static partial class NpyFile
         return ReadInto(file, header.DataOffset + start * header.RowBytes, empty(shape, header.Dtype));
     }
 
+    /// <summary>
+    /// Entries <paramref name="start"/> onwards along the first axis read into <paramref name="destination"/> (its
+    /// first dimension says how many), so that a loop over a large file can reuse the same few buffers.
+    /// </summary>
+    public static Tensor ReadRowsInto(FileStream file, NpyHeader header, long start, Tensor destination) =>
+        ReadInto(file, header.DataOffset + start * header.RowBytes, destination);
+
     private static Tensor ReadInto(FileStream file, long offset, Tensor t)
     {
         var bytes = t.bytes;

@@ -125,6 +125,25 @@ public class OnnxCliTests : TempFolderTest
     }
 
     [Fact]
+    public void A_npy_file_streams_through_in_batches_with_a_short_last_one()
+    {
+        // 11 images in batches of 4: two buffers taken in turn, the last batch three images long.
+        var x = Path.Combine(dir, "x11.npy");
+        using var input = TorchSharp.torch.rand(11, 3, 64, 64).mul(255);
+        NpyFile.Write(x, input);
+        var y = Path.Combine(dir, "y11.npy");
+        var r = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", y, "--batch-size", "4");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var model = Malunet.Models.ModelCheckpoint.Load(SharedData.Fixture("weights_init.pth"), new Malunet.Models.ModelOptions());
+        model.eval();
+        using var _ = TorchSharp.torch.no_grad();
+        using var expected = model.call(input);
+        using var got = NpyFile.Read(y);
+        Assert.Equal(new long[] { 11, 1, 64, 64 }, got.shape);
+        TensorAssert.Close(expected, got, 1e-5, "streamed .npy against one pass");
+    }
+
+    [Fact]
     public void Onnx_engine_with_a_checkpoint_exports_it_in_memory_and_matches_the_torch_engine()
     {
         var x = Path.Combine(dir, "x.npy");
