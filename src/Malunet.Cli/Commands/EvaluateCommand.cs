@@ -39,8 +39,9 @@ public static class EvaluateCommand
             if (r.GetValue(merge) is { Length: > 0 } shards)
             {
                 if (r.GetValue(data) != null) throw new UsageException("--merge combines finished shards; give either --merge or --data");
-                var merged = EvaluationRecord.Merge(shards.Select(EvaluationRecord.Read).ToList());
-                Report(merged, r.GetValue(json), r.GetValue(output));
+                if (shards.Any(ClassEvaluationRecord.IsIn))
+                    Report(ClassEvaluationRecord.Merge(shards.Select(ClassEvaluationRecord.Read).ToList()), r.GetValue(json), r.GetValue(output));
+                else Report(EvaluationRecord.Merge(shards.Select(EvaluationRecord.Read).ToList()), r.GetValue(json), r.GetValue(output));
                 return Task.FromResult(0);
             }
             var dataDir = r.GetValue(data) ?? throw new UsageException("--data is required (or --merge with shard folders)");
@@ -61,7 +62,7 @@ public static class EvaluateCommand
 
             bool original = !r.GetValue(noOriginal);
             return Task.FromResult(engine.Classes > 1
-                ? EvaluateClasses(engine, samples, r.GetValue(batch), original, sh, r.GetValue(json), r.GetValue(output), cancel)
+                ? EvaluateClasses(engine, samples, r.GetValue(batch), original, r.GetValue(json), r.GetValue(output), cancel)
                 : EvaluateBinary(engine, samples, r.GetValue(batch), th, original, r.GetValue(json), r.GetValue(output), cancel));
         });
         return cmd;
@@ -96,32 +97,14 @@ public static class EvaluateCommand
     }
 
     /// <summary>A multi-class network: per-class metrics of class-index masks (<see cref="ClassDatasetEvaluation"/>).</summary>
-    private static int EvaluateClasses(IInferenceEngine engine, IReadOnlyList<Sample> samples, int batch, bool original, Shard shard,
+    private static int EvaluateClasses(IInferenceEngine engine, IReadOnlyList<Sample> samples, int batch, bool original,
                                        bool json, string? outDir, CancellationToken cancel)
     {
-        if (shard.Count > 1) throw new UsageException($"--shard: a {engine.Classes}-class network is evaluated in one run (shards and --merge hold the binary counts only)");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (record, problems) = ProgressReporter.Run(rep => ClassDatasetEvaluation.Run(engine, samples, engine.InputSize, batch, original,
             (d, n) => rep.Phase(original ? "evaluating (and at original resolution)" : "evaluating", d, n), cancel));
         Evaluated(record.Rows.Count, problems, clock);
-        if (json) Console.WriteLine(record.SummaryJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        else
-        {
-            Console.WriteLine($"images       {record.AtNetworkSize.Images}, {record.Classes} classes (class 0 is the background; means are over classes 1..{record.Classes - 1})");
-            Console.WriteLine($"pooled       {record.AtNetworkSize}   (at the network input size, argmax)");
-            if (record.Original != null) Console.WriteLine($"original res {record.Original}");
-            for (int c = 1; c < record.Classes; c++)
-            {
-                var d = EvaluationRecord.Stats(record.Rows.Select(x => x.Dice[c - 1]));
-                var i = EvaluationRecord.Stats(record.Rows.Select(x => x.IoU[c - 1]));
-                Console.WriteLine($"class {c,-6} per image Dice {d.Mean:F4} ± {d.Std:F4}   IoU {i.Mean:F4} ± {i.Std:F4} (n={d.N})");
-            }
-        }
-        if (outDir != null)
-        {
-            record.Write(outDir);
-            if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, EvaluationRecord.RowsFile)} and {EvaluationRecord.SummaryFile}");
-        }
+        Report(record, json, outDir);
         return ExitCode(problems);
     }
 
@@ -146,6 +129,28 @@ public static class EvaluateCommand
         return (samples, what);
     }
 
+    /// <summary>A multi-class record on the console (or as JSON) and, with <paramref name="outDir"/>, its files.</summary>
+    private static void Report(ClassEvaluationRecord record, bool json, string? outDir)
+    {
+        if (json) Console.WriteLine(record.SummaryJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        else
+        {
+            Console.WriteLine($"images       {record.AtNetworkSize.Images}, {record.Classes} classes (class 0 is the background; means are over classes 1..{record.Classes - 1})");
+            Console.WriteLine($"pooled       {record.AtNetworkSize}   (at the network input size, argmax)");
+            if (record.Original != null) Console.WriteLine($"original res {record.Original}");
+            for (int c = 1; c < record.Classes; c++)
+            {
+                var d = EvaluationRecord.Stats(record.Rows.Select(x => x.Dice[c - 1]));
+                var i = EvaluationRecord.Stats(record.Rows.Select(x => x.IoU[c - 1]));
+                Console.WriteLine($"class {c,-6} per image Dice {d.Mean:F4} ± {d.Std:F4}   IoU {i.Mean:F4} ± {i.Std:F4} (n={d.N})");
+            }
+        }
+        if (outDir == null) return;
+        record.Write(outDir);
+        if (!json) Console.WriteLine($"wrote {Path.Combine(outDir, EvaluationRecord.RowsFile)} and {EvaluationRecord.SummaryFile}");
+    }
+
+    /// <summary>A binary record on the console (or the paper's metrics as JSON) and, with <paramref name="outDir"/>, its files.</summary>
     private static void Report(EvaluationRecord record, bool json, string? outDir)
     {
         if (json) Console.WriteLine(record.Metrics.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -33,11 +33,75 @@ public sealed record ClassImageScores(string Id, int Width, int Height, double[]
 /// <summary>
 /// What a multi-class evaluation leaves behind: the pooled per-class metrics at the network size (the paper's protocol:
 /// image and mask resized) and, when computed, at each mask's original size, and the per-image rows (in id order).
-/// Files: <c>per_image.csv</c> (<c>id,width,height,dice_1..,iou_1..</c>) and <c>summary.json</c>.
+/// Files: <c>per_image.csv</c> (<c>id,width,height,dice_1..,iou_1..</c>, numbers that round-trip) and
+/// <c>summary.json</c> (with the confusion matrices), all that shards need to merge into exactly one run's result.
 /// </summary>
 public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, ClassConfusionMetrics? Original, IReadOnlyList<ClassImageScores> Rows)
 {
     public int Classes => AtNetworkSize.Classes;
+
+    private static string Header(int classes) =>
+        "id,width,height" + string.Concat(Enumerable.Range(1, classes - 1).Select(c => $",dice_{c}"))
+                          + string.Concat(Enumerable.Range(1, classes - 1).Select(c => $",iou_{c}"));
+
+    /// <summary>True when <paramref name="folder"/> holds a multi-class evaluation (its summary names the classes).</summary>
+    public static bool IsIn(string folder)
+    {
+        var path = Path.Combine(folder, EvaluationRecord.SummaryFile);
+        try { return File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o.ContainsKey("classes"); }
+        catch (JsonException) { return false; }
+    }
+
+    /// <summary>Reads a folder written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> naming the file.</summary>
+    public static ClassEvaluationRecord Read(string folder)
+    {
+        string summaryPath = Path.Combine(folder, EvaluationRecord.SummaryFile), rowsPath = Path.Combine(folder, EvaluationRecord.RowsFile);
+        foreach (var p in new[] { summaryPath, rowsPath })
+            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (write it with: malunet evaluate ... --out {folder})");
+        ClassConfusionMetrics atNetworkSize;
+        ClassConfusionMetrics? original;
+        try
+        {
+            var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
+            atNetworkSize = ClassConfusionMetrics.FromJson(summary["pooled_network_size"]!.AsObject());
+            original = summary["pooled_original_resolution"] is JsonObject o ? ClassConfusionMetrics.FromJson(o) : null;
+        }
+        catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or FormatException)
+        { throw new InvalidDataException($"{summaryPath}: not a multi-class evaluation summary ({e.Message})"); }
+        int k = atNetworkSize.Classes;
+        var lines = File.ReadAllLines(rowsPath);
+        if (lines.Length == 0 || lines[0] != Header(k)) throw new InvalidDataException($"{rowsPath}: not a per-image table of {k} classes (header differs)");
+        var rows = new List<ClassImageScores>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            var f = CsvText.Split(lines[i]);
+            if (f.Count != 3 + 2 * (k - 1)) throw new InvalidDataException($"{rowsPath}: line {i + 1} has {f.Count} fields, expected {3 + 2 * (k - 1)}");
+            double D(int j) => double.Parse(f[j], CultureInfo.InvariantCulture);
+            rows.Add(new ClassImageScores(f[0], int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture),
+                                          Enumerable.Range(3, k - 1).Select(D).ToArray(), Enumerable.Range(3 + k - 1, k - 1).Select(D).ToArray()));
+        }
+        return new ClassEvaluationRecord(atNetworkSize, original, rows);
+    }
+
+    /// <summary>Combines shard records into the record of one run over all their images: summed matrices, rows in id order.</summary>
+    public static ClassEvaluationRecord Merge(IReadOnlyList<ClassEvaluationRecord> shards)
+    {
+        if (shards.Count == 0) throw new ArgumentException("nothing to merge");
+        if (shards.Select(s => s.Classes).Distinct().Count() > 1) throw new InvalidDataException("the shards were evaluated with different class counts");
+        if (shards.Select(s => s.Original != null).Distinct().Count() > 1) throw new InvalidDataException("some shards have original-resolution scores and some do not");
+        var rows = shards.SelectMany(s => s.Rows).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        var twice = rows.Zip(rows.Skip(1)).FirstOrDefault(p => p.First.Id == p.Second.Id).First;
+        if (twice != null) throw new InvalidDataException($"image {twice.Id} is in more than one shard");
+        var atNetworkSize = new ClassConfusionMetrics(shards[0].Classes);
+        foreach (var s in shards) atNetworkSize.Add(s.AtNetworkSize);
+        ClassConfusionMetrics? original = null;
+        if (shards[0].Original != null)
+        {
+            original = new ClassConfusionMetrics(shards[0].Classes);
+            foreach (var s in shards) original.Add(s.Original!);
+        }
+        return new ClassEvaluationRecord(atNetworkSize, original, rows);
+    }
 
     public JsonObject SummaryJson()
     {
@@ -63,10 +127,7 @@ public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, 
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        var csv = new StringBuilder("id,width,height");
-        for (int c = 1; c < Classes; c++) csv.Append(CultureInfo.InvariantCulture, $",dice_{c}");
-        for (int c = 1; c < Classes; c++) csv.Append(CultureInfo.InvariantCulture, $",iou_{c}");
-        csv.Append('\n');
+        var csv = new StringBuilder(Header(Classes) + "\n");
         foreach (var r in Rows)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{CsvText.Quote(r.Id)},{r.Width},{r.Height}");

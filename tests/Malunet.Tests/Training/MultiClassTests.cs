@@ -267,6 +267,20 @@ public class MultiClassTests : TempFolderTest
         Assert.Equal(48, summary["pooled_network_size"]!["images"]!.GetValue<int>());
         Assert.Equal("id,width,height,dice_1,dice_2,iou_1,iou_2", File.ReadLines(Path.Combine(ev, EvaluationRecord.RowsFile)).First());
 
+        // Two shards merged give exactly the one run's files.
+        var shards = new[] { "0/2", "1/2" }.Select((sh, i) =>
+        {
+            var folder = Path.Combine(dir, $"shard{i}");
+            var run = CliRunner.Run("evaluate", "--weights", best, "--data", data, "--shard", sh, "--out", folder);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            return folder;
+        }).ToArray();
+        var merged = Path.Combine(dir, "merged");
+        var m = CliRunner.Run(["evaluate", "--merge", .. shards, "--out", merged]);
+        Assert.True(m.ExitCode == 0, m.Stderr);
+        foreach (var file in new[] { EvaluationRecord.SummaryFile, EvaluationRecord.RowsFile })
+            Assert.Equal(File.ReadAllText(Path.Combine(ev, file)), File.ReadAllText(Path.Combine(merged, file)));
+
         // export: the ONNX graph ends in the softmax of three classes.
         var onnx = Path.Combine(dir, "m.onnx");
         Assert.Equal(0, CliRunner.Run("export", "--weights", best, "--format", "onnx", "--output", onnx).ExitCode);
