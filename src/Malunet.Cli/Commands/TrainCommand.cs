@@ -45,8 +45,6 @@ public static class TrainCommand
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
                 if (r.GetValue(folds) is { } k)
                 {
-                    // The folds' summary and ensemble are scored with the paper's binary counts.
-                    if (c.Model.NumClasses > 1) throw new UsageException($"--folds with --num-classes {c.Model.NumClasses}: cross-validation is for binary masks; train the multi-class model in one run");
                     Check(c, fresh: true);
                     return CrossValidate(c, outDir, k, r.GetValue(fold));
                 }

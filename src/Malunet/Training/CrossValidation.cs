@@ -151,9 +151,11 @@ public sealed class CrossValidation
         if (split.Test.Count == 0) return null;
         var samples = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix).Pick(split.Test).Parts[0];
         using var ensemble = OpenEnsemble(Root, device) ?? throw new InvalidDataException($"{Root}: no fold checkpoints");
-        var (record, _) = DatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, recipe.Threshold, originalResolution: false, progress: progress);
-        var json = Pick(record.Metrics.ToJson());
-        json["images"] = record.Metrics.Images;
+        IPooledMetrics metrics = ensemble.Classes == 1
+            ? DatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, recipe.Threshold, originalResolution: false, progress: progress).Record.Metrics
+            : ClassDatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, originalResolution: false, progress: progress).Record.AtNetworkSize;
+        var json = Pick(metrics.ToJson());
+        json["images"] = metrics.Images;
         return json;
     }
 

@@ -286,6 +286,18 @@ public class MultiClassTests : TempFolderTest
         Assert.Equal(0, CliRunner.Run("export", "--weights", best, "--format", "onnx", "--output", onnx).ExitCode);
         using (var engine = new OnnxEngine(onnx)) Assert.Equal(3, engine.Classes);
 
+        // Cross-validation: each fold's test metrics and the folds' ensemble, per class as for one run.
+        var cvRoot = Path.Combine(dir, "cv");
+        string[] short1 = [.. recipe.Select(a => a == "6" ? "1" : a)];
+        var cv = CliRunner.Run(["train", .. short1, "--folds", "2", "--out", cvRoot]);
+        Assert.True(cv.ExitCode == 0, cv.Stderr);
+        var summary2 = JsonNode.Parse(File.ReadAllText(Path.Combine(cvRoot, CrossValidation.SummaryJson)))!;
+        Assert.Equal(2, summary2["per_fold"]!.AsArray().Count);
+        Assert.InRange(summary2["ensemble_test"]!["miou"]!.GetValue<double>(), 0.0, 1.0);
+        var onFolder = CliRunner.Run("evaluate", "--weights", cvRoot, "--data", data, "--no-original-resolution");
+        Assert.True(onFolder.ExitCode == 0, onFolder.Stderr);
+        Assert.Contains("class 2", onFolder.Stdout);
+
         // A mask value of K or more: that image is named and skipped, the rest evaluated, exit 1.
         var bad = Path.Combine(data, "masks", "CLS_0003_segmentation.png");
         var px = ClassMasks.Decode(bad).Pixels;
@@ -296,9 +308,5 @@ public class MultiClassTests : TempFolderTest
         Assert.Contains($"{bad}: mask value 5 at (0, 0) is not a class index below 3", b.Stderr);
         Assert.Contains("evaluated 47 image(s)", b.Stderr);
 
-        // Cross-validation stays binary: refused with a clear message.
-        var cv = CliRunner.Run(["train", .. recipe, "--folds", "3", "--out", Path.Combine(dir, "cv")]);
-        Assert.Equal(2, cv.ExitCode);
-        Assert.Contains("--folds with --num-classes 3", cv.Stderr);
     }
 }
