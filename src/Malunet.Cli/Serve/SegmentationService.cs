@@ -139,9 +139,11 @@ public sealed class SegmentationService : IDisposable
         byte[]? labels = null;
         bool[] mask;
         // The probability map (the foreground's for K classes) feeds the heat map; the mask is thresholded from it or,
-        // for K classes, is every pixel whose class is not 0.
-        var full = ProbabilityResize.Resize(MaskOutputs.Foreground(probabilities, classes, plane), predictor.Size, predictor.Size, width, height);
-        if (classes == 1) mask = MaskMetrics.Threshold(full, job.Threshold);
+        // for K classes, is every pixel whose class is not 0 (a class map alone then needs no float map).
+        var full = classes == 1 || job.WantProbability
+            ? ProbabilityResize.Resize(MaskOutputs.Foreground(probabilities, classes, plane), predictor.Size, predictor.Size, width, height)
+            : null;
+        if (classes == 1) mask = MaskMetrics.Threshold(full!, job.Threshold);
         else
         {
             labels = ProbabilityResize.ResizeToLabels(probabilities, classes, predictor.Size, predictor.Size, width, height);
@@ -149,7 +151,7 @@ public sealed class SegmentationService : IDisposable
         }
         var (area, box) = Measure(mask, width, height);
         var maskPng = ImageDecoder.EncodePng(MaskOutputs.MaskImage(mask, width, height));
-        var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(full, width, height)) : null;
+        var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(full!, width, height)) : null;
         byte[]? labelsPng = null;
         long[]? classPixels = null;
         if (labels != null)

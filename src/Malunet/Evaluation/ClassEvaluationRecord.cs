@@ -55,9 +55,7 @@ public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, 
     /// <summary>Reads a folder written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> naming the file.</summary>
     public static ClassEvaluationRecord Read(string folder)
     {
-        string summaryPath = Path.Combine(folder, EvaluationRecord.SummaryFile), rowsPath = Path.Combine(folder, EvaluationRecord.RowsFile);
-        foreach (var p in new[] { summaryPath, rowsPath })
-            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (write it with: malunet evaluate ... --out {folder})");
+        var (summaryPath, rowsPath) = EvaluationRecord.Files(folder);
         ClassConfusionMetrics atNetworkSize;
         ClassConfusionMetrics? original;
         try
@@ -89,9 +87,7 @@ public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, 
         if (shards.Count == 0) throw new ArgumentException("nothing to merge");
         if (shards.Select(s => s.Classes).Distinct().Count() > 1) throw new InvalidDataException("the shards were evaluated with different class counts");
         if (shards.Select(s => s.Original != null).Distinct().Count() > 1) throw new InvalidDataException("some shards have original-resolution scores and some do not");
-        var rows = shards.SelectMany(s => s.Rows).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
-        var twice = rows.Zip(rows.Skip(1)).FirstOrDefault(p => p.First.Id == p.Second.Id).First;
-        if (twice != null) throw new InvalidDataException($"image {twice.Id} is in more than one shard");
+        var rows = EvaluationRecord.RowsInIdOrder(shards.SelectMany(s => s.Rows), r => r.Id);
         var atNetworkSize = new ClassConfusionMetrics(shards[0].Classes);
         foreach (var s in shards) atNetworkSize.Add(s.AtNetworkSize);
         ClassConfusionMetrics? original = null;

@@ -73,9 +73,7 @@ public sealed record EvaluationRecord(ConfusionMetrics Metrics, IReadOnlyList<Im
     /// <summary>Reads a folder written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> naming the file.</summary>
     public static EvaluationRecord Read(string folder)
     {
-        string summaryPath = Path.Combine(folder, SummaryFile), rowsPath = Path.Combine(folder, RowsFile);
-        foreach (var p in new[] { summaryPath, rowsPath })
-            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (write it with: malunet evaluate ... --out {folder})");
+        var (summaryPath, rowsPath) = Files(folder);
         ConfusionMetrics metrics;
         try { metrics = ConfusionMetrics.FromJson(JsonNode.Parse(File.ReadAllText(summaryPath))!["paper_metrics"]!.AsObject()); }
         catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or FormatException)
@@ -106,11 +104,27 @@ public sealed record EvaluationRecord(ConfusionMetrics Metrics, IReadOnlyList<Im
         if (shards.Count == 0) throw new ArgumentException("nothing to merge");
         if (shards.Select(s => s.Metrics.Threshold).Distinct().Count() > 1) throw new InvalidDataException("the shards were evaluated at different thresholds");
         if (shards.Select(s => s.OriginalResolution).Distinct().Count() > 1) throw new InvalidDataException("some shards have original-resolution scores and some do not");
-        var rows = shards.SelectMany(s => s.Rows).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
-        var twice = rows.Zip(rows.Skip(1)).FirstOrDefault(p => p.First.Id == p.Second.Id).First;
-        if (twice != null) throw new InvalidDataException($"image {twice.Id} is in more than one shard");
+        var rows = RowsInIdOrder(shards.SelectMany(s => s.Rows), r => r.Id);
         var metrics = new ConfusionMetrics(shards[0].Metrics.Threshold);
         foreach (var s in shards) metrics.Add(s.Metrics);
         return new EvaluationRecord(metrics, rows, shards[0].OriginalResolution);
+    }
+
+    /// <summary>The summary and rows files of an evaluation folder (binary or per class); a missing one is named.</summary>
+    internal static (string Summary, string Rows) Files(string folder)
+    {
+        string summaryPath = Path.Combine(folder, SummaryFile), rowsPath = Path.Combine(folder, RowsFile);
+        foreach (var p in new[] { summaryPath, rowsPath })
+            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (write it with: malunet evaluate ... --out {folder})");
+        return (summaryPath, rowsPath);
+    }
+
+    /// <summary>The shards' rows together, in id order; an image in two shards is an error.</summary>
+    internal static List<T> RowsInIdOrder<T>(IEnumerable<T> rows, Func<T, string> id)
+    {
+        var ordered = rows.OrderBy(id, StringComparer.Ordinal).ToList();
+        for (int i = 1; i < ordered.Count; i++)
+            if (id(ordered[i]) == id(ordered[i - 1])) throw new InvalidDataException($"image {id(ordered[i])} is in more than one shard");
+        return ordered;
     }
 }

@@ -42,8 +42,7 @@ public static class ClassDatasetEvaluation
                 rows.Add(ClassImageScores.Of(decoded.Id, decoded.MaskWidth, decoded.MaskHeight, ProbabilityResize.ResizeToLabels(prob, classes, n, n, n, n), decoded.Mask, classes));
                 return;
             }
-            var truth = ClassMasks.Decode(sample.MaskPath!);
-            ClassMasks.CheckRange(sample.MaskPath!, truth, classes);
+            var truth = ClassMasks.Decode(sample.MaskPath!); // its values were checked when it was decoded for the network
             var predicted = ProbabilityResize.ResizeToLabels(prob, classes, n, n, truth.Width, truth.Height);
             lock (original) original.Add(predicted, truth.Pixels);
             rows.Add(ClassImageScores.Of(decoded.Id, truth.Width, truth.Height, predicted, truth.Pixels, classes));
