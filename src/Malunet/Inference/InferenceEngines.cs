@@ -40,10 +40,15 @@ public sealed class TorchEngine : IInferenceEngine
     public void Dispose() { }
 }
 
-/// <summary>An exported ONNX model run by ONNX Runtime (CPU execution provider).</summary>
+/// <summary>
+/// An exported ONNX model run by ONNX Runtime (CPU execution provider). The threads are spent as several sessions of
+/// few threads each, every one running its share of a batch's images side by side, rather than one session whose
+/// operators each fan out over all threads: some of ONNX Runtime's CPU kernels are single-threaded
+/// (InstanceNormalization, which carries every GroupNorm), and its pool threads spin between operators.
+/// </summary>
 public sealed class OnnxEngine : IInferenceEngine
 {
-    private readonly InferenceSession session;
+    private readonly InferenceSession[] sessions;
     private readonly string input, output;
     private readonly RunOptions runOptions = new();
 
@@ -56,19 +61,40 @@ public sealed class OnnxEngine : IInferenceEngine
 
     private OnnxEngine(string name, Func<SessionOptions, InferenceSession> open, int? threads)
     {
+        var (count, threadsEach) = SessionLayout(threads ?? Environment.ProcessorCount);
         // Extended, not "all": the layout optimisations of "all" (NCHWc convolutions, with reorders around every
         // GroupNorm) bring nothing to this small network and cost 150 ms more at session creation (236-260 against
         // 394-419 ms; 9.0-9.8 against 9.9-10.4 ms per image at batch 8 on 2 threads, BENCHMARKS.md).
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
-        if (threads is { } t) options.IntraOpNumThreads = t;
-        try { session = open(options); }
-        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{name}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }
+        InferenceSession Open()
+        {
+            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED, IntraOpNumThreads = threadsEach };
+            try { return open(options); }
+            catch (OnnxRuntimeException e) { throw new InvalidDataException($"{name}: not a loadable ONNX model ({e.Message.Split('\n')[0]})"); }
+        }
+        // The sessions are built side by side: building one (graph optimisation) is single-threaded work.
+        sessions = count == 1 ? new[] { Open() } : Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(Open))).GetAwaiter().GetResult();
+        var session = sessions[0];
         input = session.InputMetadata.Keys.First();
         output = session.OutputMetadata.Keys.First();
         InputShape = session.InputMetadata[input].Dimensions;
         var outputShape = session.OutputMetadata[output].Dimensions;
         Classes = outputShape.Length == 4 && outputShape[1] > 0 ? outputShape[1] : 1;
     }
+
+    /// <summary>
+    /// How <paramref name="threads"/> are spent: up to four sessions of one thread each, then four sessions sharing
+    /// the threads. On 2 cores two one-thread sessions ran batches of 8 at 8.2-8.4 ms per image against 10.0-10.5
+    /// for one session of two threads (BENCHMARKS.md); more cores were not measured.
+    /// </summary>
+    public static (int Sessions, int ThreadsEach) SessionLayout(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be at least 1, got {threads}");
+        int count = Math.Min(threads, 4);
+        return (count, threads / count);
+    }
+
+    /// <summary>The sessions that share a batch.</summary>
+    public int Sessions => sessions.Length;
 
     public int Classes { get; }
 
@@ -80,12 +106,14 @@ public sealed class OnnxEngine : IInferenceEngine
     public int InputSize => InputShape.Length == 4 && InputShape[2] > 0 ? InputShape[2] : Models.SegmentationModel.DefaultInputSize;
 
     /// <summary>The model options recorded by our exporter, if any.</summary>
-    public string? ModelOptionsJson => session.ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;
+    public string? ModelOptionsJson => sessions[0].ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;
 
     /// <summary>
-    /// Runs the session on the batch's own memory and copies the result once into a new tensor. No libtorch
-    /// operator runs here on a float32 CPU batch: one would wake libtorch's OpenMP workers, whose spinning
-    /// competes with ONNX Runtime's threads for the same cores.
+    /// Runs the batch's images, split in consecutive shares over the sessions, on the batch's own memory; each
+    /// share's result is copied once into the returned tensor. A share's images get the bits one session gives that
+    /// share; a share of one image may differ from the whole batch in the last bits, as any batch of one does
+    /// (ONNX Runtime's matrix-vector kernels add in another order). No libtorch operator runs here on a float32 CPU batch: one would wake libtorch's OpenMP workers,
+    /// whose spinning competes with ONNX Runtime's threads for the same cores.
     /// </summary>
     public Tensor Run(Tensor batch)
     {
@@ -95,26 +123,52 @@ public sealed class OnnxEngine : IInferenceEngine
         for (int i = 1; i < shape.Length && i < InputShape.Length; i++)
             if (InputShape[i] > 0 && InputShape[i] != shape[i])
                 throw new ArgumentException($"the ONNX model takes [N, {string.Join(", ", InputShape.Skip(1))}] inputs, got [{string.Join(", ", shape)}]");
+        int n = (int)shape[0], shares = Math.Max(1, Math.Min(sessions.Length, n));
+        var results = new IDisposableReadOnlyCollection<OrtValue>[shares];
         var bytes = c.bytes;
-        IDisposableReadOnlyCollection<OrtValue> outputs;
-        unsafe
+        long imageBytes = n == 0 ? 0 : bytes.Length / n;
+        try
         {
-            // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
-            fixed (byte* data = bytes)
+            unsafe
             {
-                using var inputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-                    shape, (IntPtr)data, bytes.Length);
-                outputs = session.Run(runOptions, new[] { input }, new[] { inputValue }, new[] { output });
+                // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
+                fixed (byte* data = bytes)
+                {
+                    var basePointer = (IntPtr)data;
+                    void RunShare(int k)
+                    {
+                        int first = ShareStart(k, n, shares), count = ShareStart(k + 1, n, shares) - first;
+                        var shareShape = (long[])shape.Clone();
+                        shareShape[0] = count;
+                        using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                            shareShape, basePointer + (nint)(first * imageBytes), count * imageBytes);
+                        results[k] = sessions[k].Run(runOptions, new[] { input }, new[] { value }, new[] { output });
+                    }
+                    if (shares == 1) RunShare(0);
+                    else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, RunShare);
+                }
             }
-        }
-        using (outputs)
-        {
-            var result = outputs[0];
-            var y = empty(result.GetTensorTypeAndShape().Shape, float32);
-            result.GetTensorDataAsSpan<float>().CopyTo(Data.Preprocessing.FloatSpan(y));
+            var outShape = results[0][0].GetTensorTypeAndShape().Shape;
+            outShape[0] = n;
+            var y = empty(outShape, float32);
+            var target = Data.Preprocessing.FloatSpan(y);
+            for (int k = 0, offset = 0; k < shares; k++)
+            {
+                var part = results[k][0].GetTensorDataAsSpan<float>();
+                part.CopyTo(target[offset..]);
+                offset += part.Length;
+            }
             return y.MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            foreach (var r in results) r?.Dispose();
         }
     }
 
-    public void Dispose() { runOptions.Dispose(); session.Dispose(); }
+    /// <summary>The first image of share <paramref name="k"/> when <paramref name="n"/> images are cut into
+    /// <paramref name="shares"/> consecutive shares whose sizes differ by at most one.</summary>
+    private static int ShareStart(int k, int n, int shares) => (int)((long)k * n / shares);
+
+    public void Dispose() { runOptions.Dispose(); foreach (var s in sessions) s.Dispose(); }
 }

@@ -186,6 +186,13 @@ public sealed class OnnxGraphBuilder
     /// </summary>
     public string GroupNorm(string x, GroupNorm m)
     {
+        var (normalised, gamma, beta) = GroupNormParts(x, m);
+        return Node("Add", new[] { Node("Mul", new[] { normalised, gamma }), beta });
+    }
+
+    /// <summary>The normalised map (before the affine map) and the initializers of γ and β as C x 1 x 1.</summary>
+    private (string Normalised, string Gamma, string Beta) GroupNormParts(string x, GroupNorm m)
+    {
         // Groups, channels and epsilon come from the module itself, so any GroupNorm exports as it computes.
         long groups = m.num_groups, channels = m.weight!.shape[0];
         float eps = (float)m.eps;
@@ -196,7 +203,20 @@ public sealed class OnnxGraphBuilder
         var back = Node("Reshape", new[] { normalised, Node("Shape", new[] { x }) });
         using var gamma = m.weight!.reshape(channels, 1, 1);
         using var beta = m.bias!.reshape(channels, 1, 1);
-        return Node("Add", new[] { Node("Mul", new[] { back, Initializer(gamma, "gn_w") }), Initializer(beta, "gn_b") });
+        return (back, Initializer(gamma, "gn_w"), Initializer(beta, "gn_b"));
+    }
+
+    /// <summary>
+    /// 2x2 max-pooling of a GroupNorm's output, as the encoder computes it. With no negative scale the channel affine
+    /// map is monotone, so it runs after the pooling on a quarter of the pixels: max(γ·n + β) = γ·max(n) + β holds
+    /// exactly in floating point for γ ≥ 0, since rounding is monotone. A negative scale keeps the plain order.
+    /// </summary>
+    public string GroupNormMaxPool2x2(string x, GroupNorm m)
+    {
+        using var negative = m.weight!.lt(0).any();
+        if (negative.item<bool>()) return MaxPool2x2(GroupNorm(x, m));
+        var (normalised, gamma, beta) = GroupNormParts(x, m);
+        return Node("Add", new[] { Node("Mul", new[] { MaxPool2x2(normalised), gamma }), beta });
     }
 
     /// <summary>Exact GELU: 0.5·x·(1 + erf(x/√2)).</summary>

@@ -108,7 +108,7 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
         var h = x;
         for (int i = 0; i < 5; i++)
         {
-            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(Stage(encoders[i], h, i), encoderNorms[i])));
+            h = g.Gelu(g.GroupNormMaxPool2x2(Stage(encoders[i], h, i), encoderNorms[i]));
             skips[i] = h;
         }
         var deeper = g.Gelu(Stage(encoders[5], h, 5));

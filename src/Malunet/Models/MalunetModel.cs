@@ -203,7 +203,7 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
         var h = x;
         for (int i = 0; i < 5; i++)
         {
-            h = g.Gelu(g.MaxPool2x2(g.GroupNorm(g.Module(h, encoders[i]), encoderNorms[i])));
+            h = g.Gelu(g.GroupNormMaxPool2x2(g.Module(h, encoders[i]), encoderNorms[i]));
             skips[i] = h;
         }
         var bridged = bridge != null ? bridge.ExportOnnx(g, skips) : skips;
