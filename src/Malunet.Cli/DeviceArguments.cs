@@ -8,13 +8,17 @@ namespace Malunet.Cli;
 public sealed class DeviceArguments
 {
     public Option<string> Device { get; } = new("--device") { Description = "cpu, or cuda[:N] with a CUDA libtorch", DefaultValueFactory = _ => "cpu" };
-    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch and ONNX Runtime (default: all cores)" };
 
     public void AddTo(Command c)
     {
         c.Options.Add(Device);
         c.Options.Add(Threads);
     }
+
+    /// <summary>--threads if given, checked; it does not load libtorch.</summary>
+    public int? CheckedThreads(ParseResult r) =>
+        r.GetValue(Threads) is { } t && t < 1 ? throw new UsageException($"--threads must be at least 1, got {t}") : r.GetValue(Threads);
 
     /// <summary>
     /// Loads libtorch, applies --threads (else <paramref name="defaultThreads"/>, else libtorch's own choice) and
@@ -23,12 +27,7 @@ public sealed class DeviceArguments
     public torch.Device Resolve(ParseResult r, int? defaultThreads = null)
     {
         TorchRuntime.EnsureLoaded();
-        var threads = r.GetValue(Threads) ?? defaultThreads;
-        if (threads is { } t)
-        {
-            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
-            torch.set_num_threads(t);
-        }
+        if ((CheckedThreads(r) ?? defaultThreads) is { } t) torch.set_num_threads(t);
         try { return TorchRuntime.ResolveDevice(r.GetValue(Device)!); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
     }

@@ -74,9 +74,28 @@ public sealed class ModelArguments
         if (!string.IsNullOrEmpty(given)) return given;
         var name = r.GetValue(Model)!;
         var bundled = Bundled(name, "--weights is required");
+        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
+        return bundled;
+    }
+
+    private static string BundledUse(string name)
+    {
         var card = BundledWeights.Card(name);
         var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
-        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md)");
+        return $"{name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md";
+    }
+
+    /// <summary>
+    /// The ONNX model to run for --engine onnx without libtorch: the given .onnx file, or without --weights and
+    /// without options that change the network, the bundled weights' own export (said on stderr); otherwise null
+    /// (the weights are loaded and exported in memory).
+    /// </summary>
+    public string? OnnxFileOrBundled(ParseResult r, string? given)
+    {
+        if (!string.IsNullOrEmpty(given)) return given.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? given : null;
+        var name = r.GetValue(Model)!;
+        if (All.Any(o => o != Model && r.GetResult(o) is { Implicit: false }) || BundledWeights.FindOnnx(name) is not { } bundled) return null;
+        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
         return bundled;
     }
 

@@ -50,12 +50,23 @@ public static class PredictCommand
             try { sh = r.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.Whole; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
+            bool images = !inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase), onnx = r.GetValue(engineOpt) == "onnx";
+            if (!images && !outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
+            // An .onnx file (given, or the bundled weights' export) runs in ONNX Runtime alone: a .npy input then
+            // never loads libtorch (0.4 s), nor builds and exports the network (0.2 s).
+            var onnxFile = onnx ? model.OnnxFileOrBundled(r, r.GetValue(weights)) : null;
+            if (!images && onnxFile != null)
+            {
+                using var onnxEngine = new OnnxEngine(onnxFile, device.CheckedThreads(r));
+                return Task.FromResult(PredictTensor(onnxEngine, inPath, outPath, batchSize));
+            }
             // Image folders: one libtorch thread, so the decoding and encoding workers have the other cores (measured
             // 0.093 against 0.19 s per full-resolution image on 2 cores; BENCHMARKS.md). Tensors: every core.
-            bool images = !inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
             var dev = device.Resolve(r, images ? 1 : null);
-            using IInferenceEngine engine = OpenEngine(r, model, device, r.GetValue(weights), r.GetValue(engineOpt) == "onnx", dev);
-            if (inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
+            using IInferenceEngine engine = onnxFile != null ? new OnnxEngine(onnxFile, device.CheckedThreads(r))
+                                                             : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev);
+            if (!images) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
             var files = Directory.Exists(inPath)
@@ -88,8 +99,6 @@ public static class PredictCommand
     /// </summary>
     private static IInferenceEngine OpenEngine(ParseResult r, ModelArguments model, DeviceArguments device, string? weights, bool onnx, TorchSharp.torch.Device dev)
     {
-        if (onnx && weights != null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            return new OnnxEngine(weights, r.GetValue(device.Threads));
         var path = model.WeightsOrBundled(r, weights);
         if (!onnx) return model.OpenTorchEngine(r, path, dev);
         if (Directory.Exists(path)) throw new UsageException("--engine onnx runs one network; give a weights file, not a cross-validation folder");
@@ -97,67 +106,11 @@ public static class PredictCommand
         return new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads));
     }
 
-    /// <summary>
-    /// A preprocessed N x C x H x W <c>.npy</c> batch file through the network, streamed: the next batch is read while
-    /// the network runs the current one, and each result is written as it comes, so neither file is held in memory
-    /// and the disk works beside the network.
-    /// </summary>
+    /// <summary>A preprocessed <c>.npy</c> batch file through the network (<see cref="NpyPrediction"/>).</summary>
     private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)
     {
-        if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
-        var header = NpyFile.ReadHeader(inPath);
-        if (header.Shape.Length != 4) throw new InvalidDataException($"{inPath}: expected a 4-D array N x C x H x W, got shape ({string.Join(", ", header.Shape)})");
-        long n = header.Shape[0];
-        long[]? outShape = null;
-        using var input = new FileStream(inPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        // Two batch buffers in turn: one is read into while the network runs the other (fresh buffers for every batch
-        // measured 5-10% slower: new memory to fault in, and colder caches).
-        var shape = header.Shape.ToArray();
-        shape[0] = Math.Min(batchSize, n);
-        using var buffer0 = TorchSharp.torch.empty(shape, header.Dtype);
-        using var buffer1 = TorchSharp.torch.empty(shape, header.Dtype);
-        var buffers = new[] { buffer0, buffer1 };
-        Task<TorchSharp.torch.Tensor> Read(long start, int turn) => Task.Run(() =>
-        {
-            long count = Math.Min(batchSize, n - start);
-            return NpyFile.ReadRowsInto(input, header, start, count == shape[0] ? buffers[turn] : buffers[turn].narrow(0, 0, count));
-        });
-        Task<TorchSharp.torch.Tensor>? next = null;
-        try
-        {
-            AtomicFile.Write(outPath, output =>
-            {
-                next = n > 0 ? Read(0, 0) : null;
-                int turn = 0;
-                for (long start = 0; start < n; start += batchSize)
-                {
-                    var x = next!.GetAwaiter().GetResult();
-                    turn ^= 1;
-                    next = start + batchSize < n ? Read(start + batchSize, turn) : null;
-                    TorchSharp.torch.Tensor y;
-                    try { y = engine.Run(x); }
-                    catch (ArgumentException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
-                    using (y)
-                    {
-                        if (outShape == null)
-                        {
-                            outShape = y.shape.ToArray();
-                            outShape[0] = n;
-                            NpyFile.WriteHeader(output, outShape);
-                        }
-                        NpyFile.WriteData(output, y);
-                    }
-                }
-                if (outShape == null) NpyFile.WriteHeader(output, new long[] { 0, engine.Classes, header.Shape[2], header.Shape[3] });
-            });
-        }
-        finally
-        {
-            // A read still under way writes into a buffer: let it end before the buffers are freed.
-            try { next?.Wait(); } catch (AggregateException) { /* the error that stopped the loop matters more */ }
-        }
-        Console.WriteLine($"wrote {outPath} [{string.Join(", ", outShape ?? new long[] { 0 })}] ({engine.Name} engine)");
+        var shape = NpyPrediction.Run(engine, inPath, outPath, batchSize);
+        Console.WriteLine($"wrote {outPath} [{string.Join(", ", shape)}] ({engine.Name} engine)");
         return 0;
     }
 

@@ -20,6 +20,21 @@ public interface IInferenceEngine : IDisposable
     int Classes => 1;
 
     Tensor Run(Tensor batch);
+
+    /// <summary>
+    /// Runs a float32 batch held in managed memory (<paramref name="shape"/> N x C x H x W, the first N·C·H·W values
+    /// of <paramref name="batch"/>) and writes its N x <see cref="Classes"/> x H x W probabilities to the start of
+    /// <paramref name="probabilities"/>; returns their shape.
+    /// </summary>
+    long[] Run(float[] batch, long[] shape, float[] probabilities)
+    {
+        using var scope = NewDisposeScope();
+        var x = empty(shape, float32);
+        batch.AsSpan(0, (int)x.numel()).CopyTo(Data.Preprocessing.FloatSpan(x));
+        var y = Run(x);
+        Data.Preprocessing.FloatSpan(y).CopyTo(probabilities);
+        return y.shape;
+    }
 }
 
 /// <summary>The TorchSharp network itself (eval mode, no gradients).</summary>
@@ -112,53 +127,75 @@ public sealed class OnnxEngine : IInferenceEngine
     /// Runs the batch's images, split in consecutive shares over the sessions, on the batch's own memory; each
     /// share's result is copied once into the returned tensor. A share's images get the bits one session gives that
     /// share; a share of one image may differ from the whole batch in the last bits, as any batch of one does
-    /// (ONNX Runtime's matrix-vector kernels add in another order). No libtorch operator runs here on a float32 CPU batch: one would wake libtorch's OpenMP workers,
-    /// whose spinning competes with ONNX Runtime's threads for the same cores.
+    /// (ONNX Runtime's matrix-vector kernels add in another order). No libtorch operator runs here on a float32 CPU
+    /// batch: one would wake libtorch's OpenMP workers, whose spinning competes with ONNX Runtime's threads for the
+    /// same cores.
     /// </summary>
     public Tensor Run(Tensor batch)
     {
         using var scope = NewDisposeScope();
         var c = batch.dtype == float32 && batch.device_type == DeviceType.CPU && batch.is_contiguous() ? batch : batch.to(float32).cpu().contiguous();
-        var shape = c.shape;
+        Tensor? y = null;
+        unsafe
+        {
+            // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
+            fixed (byte* data = c.bytes)
+                RunShares((IntPtr)data, c.shape, outShape => Data.Preprocessing.FloatSpan(y = empty(outShape, float32)));
+        }
+        return y!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>As <see cref="Run(Tensor)"/>, on managed memory and without libtorch (the .npy path).</summary>
+    public long[] Run(float[] batch, long[] shape, float[] probabilities)
+    {
+        long[] result = Array.Empty<long>();
+        if (batch.LongLength < shape.Aggregate(1L, (a, b) => a * b)) throw new ArgumentException($"a batch of shape [{string.Join(", ", shape)}] needs more than {batch.Length} values");
+        unsafe
+        {
+            fixed (float* data = batch)
+                RunShares((IntPtr)data, shape, outShape =>
+                {
+                    result = outShape;
+                    long size = outShape.Aggregate(1L, (a, b) => a * b);
+                    if (size > probabilities.LongLength) throw new ArgumentException($"the probabilities [{string.Join(", ", outShape)}] need more than {probabilities.Length} values");
+                    return probabilities.AsSpan(0, (int)size);
+                });
+        }
+        return result;
+    }
+
+    private delegate Span<float> OutputBuffer(long[] shape);
+
+    private void RunShares(IntPtr data, long[] shape, OutputBuffer outputFor)
+    {
         for (int i = 1; i < shape.Length && i < InputShape.Length; i++)
             if (InputShape[i] > 0 && InputShape[i] != shape[i])
                 throw new ArgumentException($"the ONNX model takes [N, {string.Join(", ", InputShape.Skip(1))}] inputs, got [{string.Join(", ", shape)}]");
         int n = (int)shape[0], shares = Math.Max(1, Math.Min(sessions.Length, n));
+        long imageFloats = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
         var results = new IDisposableReadOnlyCollection<OrtValue>[shares];
-        var bytes = c.bytes;
-        long imageBytes = n == 0 ? 0 : bytes.Length / n;
         try
         {
-            unsafe
+            void RunShare(int k)
             {
-                // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
-                fixed (byte* data = bytes)
-                {
-                    var basePointer = (IntPtr)data;
-                    void RunShare(int k)
-                    {
-                        int first = ShareStart(k, n, shares), count = ShareStart(k + 1, n, shares) - first;
-                        var shareShape = (long[])shape.Clone();
-                        shareShape[0] = count;
-                        using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-                            shareShape, basePointer + (nint)(first * imageBytes), count * imageBytes);
-                        results[k] = sessions[k].Run(runOptions, new[] { input }, new[] { value }, new[] { output });
-                    }
-                    if (shares == 1) RunShare(0);
-                    else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, RunShare);
-                }
+                int first = ShareStart(k, n, shares), count = ShareStart(k + 1, n, shares) - first;
+                var shareShape = (long[])shape.Clone();
+                shareShape[0] = count;
+                using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                    shareShape, data + (nint)(first * imageFloats * sizeof(float)), count * imageFloats * sizeof(float));
+                results[k] = sessions[k].Run(runOptions, new[] { input }, new[] { value }, new[] { output });
             }
+            if (shares == 1) RunShare(0);
+            else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, RunShare);
             var outShape = results[0][0].GetTensorTypeAndShape().Shape;
             outShape[0] = n;
-            var y = empty(outShape, float32);
-            var target = Data.Preprocessing.FloatSpan(y);
+            var target = outputFor(outShape);
             for (int k = 0, offset = 0; k < shares; k++)
             {
                 var part = results[k][0].GetTensorDataAsSpan<float>();
                 part.CopyTo(target[offset..]);
                 offset += part.Length;
             }
-            return y.MoveToOuterDisposeScope();
         }
         finally
         {

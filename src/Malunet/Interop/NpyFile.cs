@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using static TorchSharp.torch;
@@ -14,9 +15,10 @@ public sealed record NpyHeader(ScalarType Dtype, long[] Shape, long DataOffset)
 
 /// <summary>
 /// NumPy <c>.npy</c> files (format 1.0-3.0): a magic string, a Python-dict header with <c>descr</c>,
-/// <c>fortran_order</c> and <c>shape</c>, then the raw data. Reads little-endian float32/float64/int/uint8/bool arrays
-/// in C order, whole or a range of entries along the first axis at a time, straight into the tensor's memory (a
-/// 400 MB batch file is never held twice); writes float32, whole or as a stream of entries after its header.
+/// <c>fortran_order</c> and <c>shape</c>, then the raw data. Reads little-endian float32/float64/float16/int/uint8/bool
+/// arrays in C order: whole into a tensor, or a range of entries along the first axis at a time as float32 into a
+/// reused buffer, without libtorch (a 400 MB batch file is never held whole); writes float32, whole or as a stream
+/// of entries after its header.
 /// </summary>
 public static partial class NpyFile
 {
@@ -65,31 +67,63 @@ public static partial class NpyFile
     }
 
     /// <summary>Entries <paramref name="start"/> .. start+count-1 along the first axis, read straight into a new tensor.</summary>
-    public static Tensor ReadRows(FileStream file, NpyHeader header, long start, long count)
+    private static Tensor ReadRows(FileStream file, NpyHeader header, long start, long count)
     {
         var shape = header.Shape.ToArray();
         shape[0] = count;
         return ReadInto(file, header.DataOffset + start * header.RowBytes, empty(shape, header.Dtype));
     }
 
-    /// <summary>
-    /// Entries <paramref name="start"/> onwards along the first axis read into <paramref name="destination"/> (its
-    /// first dimension says how many), so that a loop over a large file can reuse the same few buffers.
-    /// </summary>
-    public static Tensor ReadRowsInto(FileStream file, NpyHeader header, long start, Tensor destination) =>
-        ReadInto(file, header.DataOffset + start * header.RowBytes, destination);
-
     private static Tensor ReadInto(FileStream file, long offset, Tensor t)
     {
-        var bytes = t.bytes;
+        try { ReadExactly(file, offset, t.bytes); }
+        catch (InvalidDataException) { t.Dispose(); throw; }
+        return t;
+    }
+
+    /// <summary>
+    /// Entries <paramref name="start"/> onwards along the first axis as float32 into <paramref name="destination"/>
+    /// (a whole number of entries), without libtorch: float32 data is read straight into it, other element types
+    /// are converted as NumPy's <c>astype(np.float32)</c> converts them.
+    /// </summary>
+    public static void ReadRowsAsFloat32(FileStream file, NpyHeader header, long start, Span<float> destination)
+    {
+        long offset = header.DataOffset + start * header.RowBytes;
+        if (header.Dtype == ScalarType.Float32)
+        {
+            ReadExactly(file, offset, MemoryMarshal.AsBytes(destination));
+            return;
+        }
+        int size = TensorBytes.ElementSize(header.Dtype), chunk = Math.Max(1, (1 << 20) / size);
+        var raw = new byte[Math.Min(destination.Length, chunk) * size];
+        for (int done = 0; done < destination.Length; done += chunk)
+        {
+            int count = Math.Min(chunk, destination.Length - done);
+            var bytes = raw.AsSpan(0, count * size);
+            ReadExactly(file, offset + (long)done * size, bytes);
+            var target = destination.Slice(done, count);
+            switch (header.Dtype)
+            {
+                case ScalarType.Float64: { var v = MemoryMarshal.Cast<byte, double>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
+                case ScalarType.Float16: { var v = MemoryMarshal.Cast<byte, Half>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
+                case ScalarType.Int64: { var v = MemoryMarshal.Cast<byte, long>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
+                case ScalarType.Int32: { var v = MemoryMarshal.Cast<byte, int>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
+                case ScalarType.Byte: for (int i = 0; i < count; i++) target[i] = bytes[i]; break;
+                case ScalarType.Bool: for (int i = 0; i < count; i++) target[i] = bytes[i] != 0 ? 1f : 0f; break;
+                default: throw new NotSupportedException($"{file.Name}: cannot read {header.Dtype} as float32");
+            }
+        }
+    }
+
+    private static void ReadExactly(FileStream file, long offset, Span<byte> bytes)
+    {
         int read = 0;
         while (read < bytes.Length)
         {
             int n = RandomAccess.Read(file.SafeFileHandle, bytes[read..], offset + read);
-            if (n == 0) { t.Dispose(); throw new InvalidDataException($"{file.Name}: truncated"); }
+            if (n == 0) throw new InvalidDataException($"{file.Name}: truncated");
             read += n;
         }
-        return t;
     }
 
     /// <summary>The header of a float32 array of <paramref name="shape"/>; the C-order data follows it.</summary>
@@ -110,6 +144,9 @@ public static partial class NpyFile
         using var f = t.detach().cpu().to(ScalarType.Float32).contiguous();
         s.Write(f.bytes);
     }
+
+    /// <summary>Appends float32 values (after <see cref="WriteHeader"/>).</summary>
+    public static void WriteData(Stream s, ReadOnlySpan<float> values) => s.Write(MemoryMarshal.AsBytes(values));
 
     public static void Write(string path, Tensor t) => AtomicFile.Write(path, s => { WriteHeader(s, t.shape); WriteData(s, t); });
 

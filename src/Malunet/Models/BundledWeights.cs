@@ -17,6 +17,13 @@ public static class BundledWeights
     /// <summary>The bundled weights of <paramref name="model"/>, or null if this installation has none.</summary>
     public static string? Find(string model = DefaultModel) => Locate(FileName(model));
 
+    /// <summary>
+    /// The bundled weights of <paramref name="model"/> exported as ONNX (<c>weights/&lt;model&gt;-isic2017.onnx</c>), or
+    /// null. A test keeps the file equal, byte for byte, to what <see cref="OnnxExporter"/> writes for the bundled
+    /// weights today; it spares ONNX Runtime users loading libtorch to export them.
+    /// </summary>
+    public static string? FindOnnx(string model = DefaultModel) => Locate($"{model}-isic2017.onnx");
+
     /// <summary>The machine-readable model card (data, recipe, metrics) of <paramref name="model"/>'s weights, or null.</summary>
     public static JsonObject? Card(string model = DefaultModel)
     {

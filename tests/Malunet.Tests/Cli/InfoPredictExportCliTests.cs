@@ -158,6 +158,23 @@ public class OnnxCliTests : TempFolderTest
     }
 
     [Fact]
+    public void Onnx_engine_without_weights_runs_the_bundled_onnx_model_as_the_in_memory_export_does()
+    {
+        var x = Path.Combine(dir, "x.npy");
+        using (var input = TorchSharp.torch.rand(3, 3, 256, 256).mul(255)) NpyFile.Write(x, input);
+        var bundled = CliRunner.Run("predict", "--engine", "onnx", "--input", x, "--output", Path.Combine(dir, "bundled.npy"), "--batch-size", "2");
+        Assert.True(bundled.ExitCode == 0, bundled.Stderr);
+        Assert.Contains("malunet-isic2017.onnx", bundled.Stderr);
+        var exported = CliRunner.Run("predict", "--engine", "onnx", "--weights", Malunet.Models.BundledWeights.Find()!, "--input", x,
+                                     "--output", Path.Combine(dir, "exported.npy"), "--batch-size", "2");
+        Assert.True(exported.ExitCode == 0, exported.Stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "exported.npy")), File.ReadAllBytes(Path.Combine(dir, "bundled.npy")));
+        var threads = CliRunner.Run("predict", "--engine", "onnx", "--input", x, "--output", Path.Combine(dir, "t.npy"), "--threads", "0");
+        Assert.Equal(2, threads.ExitCode);
+        Assert.Contains("--threads must be at least 1", threads.Stderr);
+    }
+
+    [Fact]
     public void Bridge_options_are_refused_for_architectures_without_a_bridge()
     {
         var r = CliRunner.Run("info", "--model", "unext-s", "--bridge", "false", "--split-att", "conv");

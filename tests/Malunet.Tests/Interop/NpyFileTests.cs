@@ -46,4 +46,51 @@ public class NpyFileTests : TempFolderTest
         File.WriteAllText(p, "not numpy");
         Assert.Contains("not a .npy", Assert.Throws<InvalidDataException>(() => NpyFile.Read(p)).Message);
     }
+
+    /// <summary>Writes a 3 x 2 x 2 array of <paramref name="descr"/> with the given raw element bytes.</summary>
+    private string WriteRaw(string name, string descr, byte[] data)
+    {
+        var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': (3, 2, 2), }}";
+        header += new string(' ', (64 - (10 + header.Length + 1) % 64) % 64) + "\n";
+        var p = Path.Combine(dir, name);
+        using var f = File.Create(p);
+        f.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 });
+        f.Write(BitConverter.GetBytes((ushort)header.Length));
+        f.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        f.Write(data);
+        return p;
+    }
+
+    /// <summary>Rows read as float32 without libtorch equal libtorch's own conversion of the same rows, for every element type.</summary>
+    [Theory]
+    [InlineData("<f4")]
+    [InlineData("<f8")]
+    [InlineData("<f2")]
+    [InlineData("<i8")]
+    [InlineData("<i4")]
+    [InlineData("|u1")]
+    [InlineData("|b1")]
+    public void Rows_read_as_float32_equal_libtorchs_conversion(string descr)
+    {
+        var values = Enumerable.Range(0, 12).Select(i => (i * 37 % 11) * 1.7 - 3.0).ToArray();
+        byte[] data = descr switch
+        {
+            "<f4" => values.SelectMany(v => BitConverter.GetBytes((float)v)).ToArray(),
+            "<f8" => values.SelectMany(BitConverter.GetBytes).ToArray(),
+            "<f2" => values.SelectMany(v => BitConverter.GetBytes((Half)v)).ToArray(),
+            "<i8" => values.SelectMany(v => BitConverter.GetBytes((long)v)).ToArray(),
+            "<i4" => values.SelectMany(v => BitConverter.GetBytes((int)v)).ToArray(),
+            "|u1" => values.Select(v => (byte)Math.Abs(v * 20)).ToArray(),
+            _ => values.Select(v => (byte)(v > 0 ? 1 : 0)).ToArray(),
+        };
+        var p = WriteRaw("t.npy", descr, data);
+        var header = NpyFile.ReadHeader(p);
+        using var f = new FileStream(p, FileMode.Open, FileAccess.Read);
+        var rows = new float[8];
+        NpyFile.ReadRowsAsFloat32(f, header, 1, rows);
+        var expected = NpyFile.Read(p).to(float32)[1..3].contiguous().data<float>().ToArray();
+        Assert.Equal(expected, rows);
+        var tooFar = new float[8];
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => NpyFile.ReadRowsAsFloat32(f, header, 2, tooFar)).Message);
+    }
 }

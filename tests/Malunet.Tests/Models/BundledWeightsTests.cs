@@ -20,6 +20,18 @@ public class BundledWeightsTests
             Assert.True(BundledWeights.Find(m) != null && BundledWeights.Card(m) != null, $"weights/{BundledWeights.FileName(m)} or its card is missing");
     }
 
+    /// <summary>The shipped ONNX model (run without libtorch) is the export of the shipped weights by today's exporter.</summary>
+    [Fact]
+    public void Bundled_onnx_model_is_todays_export_of_the_bundled_weights()
+    {
+        var onnx = BundledWeights.FindOnnx();
+        Assert.True(onnx != null, "weights/malunet-isic2017.onnx is missing");
+        var expected = OnnxExporter.ToBytes(ModelCheckpoint.Load(BundledWeights.Find()!));
+        Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(onnx)),
+            "weights/malunet-isic2017.onnx is not the export of weights/malunet-isic2017.safetensors by this exporter; " +
+            "after changing the exporter, write it again: ./malunet export --format onnx --output weights/malunet-isic2017.onnx");
+    }
+
     [Theory]
     [MemberData(nameof(Bundled))]
     public void Bundled_weights_reach_the_model_card_metrics_on_the_650_test_images(string name)
