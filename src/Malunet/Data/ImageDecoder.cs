@@ -229,6 +229,7 @@ public static class ImageDecoder
         return FromBitmap(dst, img.Channels);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static SKBitmap ToBitmap(Image8 img)
     {
         var bmp = new SKBitmap(new SKImageInfo(img.Width, img.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
@@ -243,6 +244,7 @@ public static class ImageDecoder
         return bmp;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static Image8 FromBitmap(SKBitmap bmp, int channels)
     {
         var span = bmp.GetPixelSpan();

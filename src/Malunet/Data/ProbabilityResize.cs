@@ -90,6 +90,7 @@ public static class ProbabilityResize
     /// then each output row along y, eight floats at a time. The arithmetic per pixel is that of the direct form,
     /// <c>top + (bottom - top) * fy</c> with <c>top = a + (b - a) * fx</c>, so the results are the same to the bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its source-row loop is hot from the first image
     private static void Interpolate<TSink>(float[] src, int sw, int sh, int dw, int dh, int wx, int wy, int ww, int wh, TSink sink)
         where TSink : struct, ISink
     {

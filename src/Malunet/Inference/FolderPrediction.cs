@@ -92,12 +92,14 @@ public static class FolderPrediction
             if (classes == 1)
             {
                 mask = ProbabilityResize.ResizeToMask(prob, s.Size, s.Size, w, h, outputs.Threshold);
-                foreach (var v in mask) area += v >> 7;
+                // Vectorised: a plain loop over the 6 M pixels of a full-resolution mask, in this closure's
+                // on-stack-replaced code, took 7% of the CPU of a predict run.
+                area = mask.AsSpan().Count((byte)255);
             }
             else
             {
                 mask = ProbabilityResize.ResizeToLabels(prob, classes, s.Size, s.Size, w, h);
-                foreach (var v in mask) perClass[v]++;
+                CountLabels(mask, perClass);
                 area = mask.Length - perClass[0];
             }
             stages.Add("resize back", ref clock);
@@ -138,6 +140,12 @@ public static class FolderPrediction
             d => progress?.Invoke(d, todo.Count), cancel: cancel);
         bool summary = TryWriteSummary(files, ids, outDir, classes);
         return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary, stages.Totals);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void CountLabels(byte[] labels, long[] perClass)
+    {
+        foreach (var v in labels) perClass[v]++;
     }
 
     /// <summary>Writes summary.csv once every image of the list is finished or failed (rows in file order); false before.</summary>
