@@ -48,7 +48,8 @@ public static class BenchCommand
             {
                 int threads = r.GetValue(device.Threads) ?? torch.get_num_threads();
                 using var ort = new OnnxEngine(OnnxExporter.ToBytes(net, s, s), net.Options.Model, threads);
-                Console.WriteLine($"engine     onnx (ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, CPU), threads {threads}");
+                var (sessions, threadsEach) = OnnxEngine.SessionLayout(threads);
+                Console.WriteLine($"engine     onnx (ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}, CPU), threads {threads}: {sessions} session(s) of {threadsEach} thread(s), each on a share of the batch");
                 var b1 = Benchmark.Engine(ort, net.Options.InputChannels, 1, s, 10, n);
                 Console.WriteLine($"  batch 1  median {b1.MedianMs:F2} ms, p95 {b1.P95Ms:F2} ms ({b1.Runs} runs)");
                 var b8 = Benchmark.Engine(ort, net.Options.InputChannels, 8, s, 3, Math.Max(5, n / 5));
