@@ -186,7 +186,12 @@ public sealed class OnnxEngine : IInferenceEngine
                 results[k] = sessions[k].Run(runOptions, new[] { input }, new[] { value }, new[] { output });
             }
             if (shares == 1) RunShare(0);
-            else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, RunShare);
+            else
+            {
+                // A failing share throws as a single session would, not wrapped in an AggregateException.
+                try { Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, RunShare); }
+                catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.Flatten().InnerExceptions[0]); }
+            }
             var outShape = results[0][0].GetTensorTypeAndShape().Shape;
             outShape[0] = n;
             var target = outputFor(outShape);

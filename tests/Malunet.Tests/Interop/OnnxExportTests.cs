@@ -128,6 +128,7 @@ public class OnnxExportTests : TempFolderTest
             }).ToArray(), 0);
             Assert.Equal(expected.data<float>().ToArray(), engine.Run(x).data<float>().ToArray());
         }
+        Assert.Contains("takes [N, 3, 64, 64] inputs", Assert.Throws<ArgumentException>(() => two.Run(rand(2, 4, 64, 64))).Message);
         Assert.Equal((4, 1), OnnxEngine.SessionLayout(4));
         Assert.Equal((4, 4), OnnxEngine.SessionLayout(16));
     }
