@@ -8,7 +8,7 @@ namespace Malunet.Cli;
 public sealed class DeviceArguments
 {
     public Option<string> Device { get; } = new("--device") { Description = "cpu, or cuda[:N] with a CUDA libtorch", DefaultValueFactory = _ => "cpu" };
-    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for libtorch and ONNX Runtime (default: all cores)" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for the network, libtorch's or ONNX Runtime's (default: all cores; predict gives libtorch one for images, whose decoding and encoding use the others)" };
 
     public void AddTo(Command c)
     {
