@@ -53,7 +53,7 @@ public static class EvaluateCommand
             try { sh = r.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.Whole; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
-            var dev = device.Resolve(r);
+            var dev = device.ResolveForImages(r);
             using var engine = model.OpenTorchEngine(r, model.WeightsOrBundled(r, r.GetValue(weights)), dev);
             var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));
             var (samples, what) = Select(scan, r.GetValue(split), part);

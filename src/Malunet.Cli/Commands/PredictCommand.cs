@@ -61,9 +61,8 @@ public static class PredictCommand
                 using var onnxEngine = new OnnxEngine(onnxFile, device.CheckedThreads(r));
                 return Task.FromResult(PredictTensor(onnxEngine, inPath, outPath, batchSize));
             }
-            // Image folders: one libtorch thread, so the decoding and encoding workers have the other cores (measured
-            // 0.093 against 0.19 s per full-resolution image on 2 cores; BENCHMARKS.md). Tensors: every core.
-            var dev = device.Resolve(r, images ? 1 : null);
+            // Images: one libtorch thread (the decoding and encoding workers take the other cores). Tensors: every core.
+            var dev = images ? device.ResolveForImages(r) : device.Resolve(r);
             using IInferenceEngine engine = onnxFile != null ? new OnnxEngine(onnxFile, device.CheckedThreads(r))
                                                              : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev);
             if (!images) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
