@@ -54,17 +54,12 @@ public static class PredictCommand
             if (!images && !outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
                 throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
             // An .onnx file (given, or the bundled weights' export) runs in ONNX Runtime alone: a .npy input then
-            // never loads libtorch (0.4 s), nor builds and exports the network (0.2 s).
+            // never loads libtorch (0.4 s), nor builds and exports the network (0.2 s). Images need libtorch for
+            // their tensors, with one thread (the decoding and encoding workers take the other cores).
             var onnxFile = onnx ? model.OnnxFileOrBundled(r, r.GetValue(weights)) : null;
-            if (!images && onnxFile != null)
-            {
-                using var onnxEngine = new OnnxEngine(onnxFile, device.CheckedThreads(r));
-                return Task.FromResult(PredictTensor(onnxEngine, inPath, outPath, batchSize));
-            }
-            // Images: one libtorch thread (the decoding and encoding workers take the other cores). Tensors: every core.
-            var dev = images ? device.ResolveForImages(r) : device.Resolve(r);
+            var dev = images ? device.ResolveForImages(r) : onnxFile == null ? device.Resolve(r) : null;
             using IInferenceEngine engine = onnxFile != null ? new OnnxEngine(onnxFile, device.CheckedThreads(r))
-                                                             : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev);
+                                                             : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev!);
             if (!images) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
@@ -93,8 +88,8 @@ public static class PredictCommand
     }
 
     /// <summary>
-    /// TorchSharp on the weights, or ONNX Runtime: on an exported .onnx file, or (without --weights, or with a
-    /// checkpoint) on the network exported in memory, as serve and bench do.
+    /// TorchSharp on the weights, or ONNX Runtime on the network exported in memory (as serve and bench do): for a
+    /// checkpoint, or for model options the bundled ONNX file was not exported with.
     /// </summary>
     private static IInferenceEngine OpenEngine(ParseResult r, ModelArguments model, DeviceArguments device, string? weights, bool onnx, TorchSharp.torch.Device dev)
     {
