@@ -1,59 +1,11 @@
-using Malunet.Interop;
 using Malunet.Models;
+using TorchSharp;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using TorchSharp;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
 namespace Malunet.Inference;
-
-/// <summary>Runs a segmentation network on a preprocessed N x C x H x W CPU batch; returns the probabilities on the CPU.</summary>
-public interface IInferenceEngine : IDisposable
-{
-    string Name { get; }
-
-    /// <summary>The square input size the network runs at.</summary>
-    int InputSize { get; }
-
-    /// <summary>Output channels: 1 for the paper's lesion probability, K &gt;= 2 for softmax class probabilities.</summary>
-    int Classes => 1;
-
-    Tensor Run(Tensor batch);
-
-    /// <summary>
-    /// Runs a float32 batch held in managed memory (<paramref name="shape"/> N x C x H x W, the first N·C·H·W values
-    /// of <paramref name="batch"/>) and writes its N x <see cref="Classes"/> x H x W probabilities to the start of
-    /// <paramref name="probabilities"/>; returns their shape.
-    /// </summary>
-    long[] Run(float[] batch, long[] shape, float[] probabilities)
-    {
-        using var scope = NewDisposeScope();
-        var x = empty(shape, float32);
-        batch.AsSpan(0, (int)x.numel()).CopyTo(Data.Preprocessing.FloatSpan(x));
-        var y = Run(x);
-        Data.Preprocessing.FloatSpan(y).CopyTo(probabilities);
-        return y.shape;
-    }
-}
-
-/// <summary>The TorchSharp network itself (eval mode, no gradients).</summary>
-public sealed class TorchEngine : IInferenceEngine
-{
-    private readonly SegmentationModel model;
-    private readonly Device device;
-    public TorchEngine(SegmentationModel model, Device device) { this.model = model; this.device = device; model.to(device); model.eval(); }
-    public string Name => "torch";
-    public int InputSize => model.InputSize;
-    public int Classes => model.Options.NumClasses;
-    public Tensor Run(Tensor batch)
-    {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        return model.call(batch.to(device)).cpu().MoveToOuterDisposeScope();
-    }
-    public void Dispose() { }
-}
 
 /// <summary>
 /// An exported ONNX model run by ONNX Runtime (CPU execution provider). The threads are spent as several sessions of
