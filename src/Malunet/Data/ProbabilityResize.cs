@@ -35,6 +35,17 @@ public static class ProbabilityResize
     }
 
     /// <summary>
+    /// <c>MaskMetrics.Threshold(ResizeWindow(...), threshold)</c> computed without the float window (120 MB for a
+    /// 30-megapixel mask): true where the resized probability is at least <paramref name="threshold"/>.
+    /// </summary>
+    public static bool[] ResizeWindowToForeground(float[] src, int sw, int sh, int dw, int dh, int wx, int wy, int ww, int wh, double threshold)
+    {
+        var dst = GC.AllocateUninitializedArray<bool>(checked(ww * wh)); // every element is written
+        Interpolate(src, sw, sh, dw, dh, wx, wy, ww, wh, new ForegroundSink(dst, threshold));
+        return dst;
+    }
+
+    /// <summary>
     /// The class map of <paramref name="classes"/> probability planes (one after another in <paramref name="src"/>): each
     /// plane resized as <see cref="Resize"/> does, then the class of the largest probability per pixel (ties to the
     /// lower class, as argmax).
@@ -63,26 +74,37 @@ public static class ProbabilityResize
 
     private readonly struct MaskSink(byte[] dst, double threshold) : ISink
     {
-        // v >= threshold (a double) holds for a float v exactly when v >= the smallest float not below the threshold.
-        private readonly float limit = (float)threshold < threshold ? MathF.BitIncrement((float)threshold) : (float)threshold;
+        private readonly float limit = Limit(threshold);
+        public void PutRow(long offset, ReadOnlySpan<float> row) => ThresholdRow(row, limit, 255, dst.AsSpan((int)offset, row.Length));
+    }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void PutRow(long offset, ReadOnlySpan<float> row)
+    private readonly struct ForegroundSink(bool[] dst, double threshold) : ISink
+    {
+        private readonly float limit = Limit(threshold);
+        public void PutRow(long offset, ReadOnlySpan<float> row) =>
+            ThresholdRow(row, limit, 1, MemoryMarshal.Cast<bool, byte>(dst.AsSpan((int)offset, row.Length)));
+    }
+
+    /// <summary>v &gt;= threshold (a double) holds for a float v exactly when v &gt;= the smallest float not below the threshold.</summary>
+    private static float Limit(double threshold) => (float)threshold < threshold ? MathF.BitIncrement((float)threshold) : (float)threshold;
+
+    /// <summary><c>d[x] = row[x] &gt;= limit ? on : 0</c>, a vector at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ThresholdRow(ReadOnlySpan<float> row, float limit, byte on, Span<byte> d)
+    {
+        var lim = new Vector<float>(limit);
+        var onV = new Vector<byte>(on);
+        int n = Vector<float>.Count, x = 0;
+        // Four comparisons (all-ones or zero per lane) narrowed twice give one vector of 0/255 bytes.
+        for (; x + 4 * n <= row.Length; x += 4 * n)
         {
-            var d = dst.AsSpan((int)offset, row.Length);
-            var lim = new Vector<float>(limit);
-            int n = Vector<float>.Count, x = 0;
-            // Four comparisons (all-ones or zero per lane) narrowed twice give one vector of 0/255 bytes.
-            for (; x + 4 * n <= row.Length; x += 4 * n)
-            {
-                var c0 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x, n)), lim);
-                var c1 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + n, n)), lim);
-                var c2 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + 2 * n, n)), lim);
-                var c3 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + 3 * n, n)), lim);
-                Vector.AsVectorByte(Vector.Narrow(Vector.Narrow(c0, c1), Vector.Narrow(c2, c3))).CopyTo(d.Slice(x, 4 * n));
-            }
-            for (; x < row.Length; x++) d[x] = row[x] >= limit ? (byte)255 : (byte)0;
+            var c0 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x, n)), lim);
+            var c1 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + n, n)), lim);
+            var c2 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + 2 * n, n)), lim);
+            var c3 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x + 3 * n, n)), lim);
+            (Vector.AsVectorByte(Vector.Narrow(Vector.Narrow(c0, c1), Vector.Narrow(c2, c3))) & onV).CopyTo(d.Slice(x, 4 * n));
         }
+        for (; x < row.Length; x++) d[x] = row[x] >= limit ? on : (byte)0;
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public static class OriginalResolution
         var truth = new bool[ww * wh];
         for (int y = 0; y < wh; y++)
             for (int x = 0; x < ww; x++) truth[y * ww + x] = mask.Pixels[(y0 + y) * W + x0 + x] >= 128;
-        var up = ProbabilityResize.ResizeWindow(prob, n, n, W, H, x0, y0, ww, wh);
-        return MaskMetrics.Compute(MaskMetrics.Threshold(up, threshold), truth, ww, wh);
+        var predicted = ProbabilityResize.ResizeWindowToForeground(prob, n, n, W, H, x0, y0, ww, wh, threshold);
+        return MaskMetrics.Compute(predicted, truth, ww, wh);
     }
 }

@@ -38,4 +38,20 @@ public class ProbabilityResizeTests
             Assert.Contains((byte)0, mask);
         }
     }
+
+    [Fact]
+    public void Foreground_window_is_the_threshold_of_the_probability_window()
+    {
+        var src = Read("prob_256.npy");
+        foreach (var t in new[] { 0.5, 0.3, 0.77, 1.0 / 3 })
+        {
+            var got = ProbabilityResize.ResizeWindowToForeground(src, 256, 256, 767, 576, 101, 37, 413, 291, t);
+            var expected = MaskMetrics.Threshold(ProbabilityResize.ResizeWindow(src, 256, 256, 767, 576, 101, 37, 413, 291), t);
+            Assert.Equal(expected, got);
+            // Every element is a proper bool (0 or 1 in memory), so comparisons and counts see what they should.
+            Assert.All(System.Runtime.InteropServices.MemoryMarshal.Cast<bool, byte>(got.AsSpan()).ToArray(), b => Assert.True(b <= 1));
+            Assert.Contains(true, got);
+            Assert.Contains(false, got);
+        }
+    }
 }
