@@ -157,8 +157,7 @@ public sealed class SegmentationService : IDisposable
         if (labels != null)
         {
             labelsPng = ImageDecoder.EncodePng(new Image8(width, height, 1, labels));
-            classPixels = new long[classes - 1];
-            foreach (var v in labels) if (v != 0) classPixels[v - 1]++;
+            classPixels = MaskOutputs.CountClasses(labels, classes)[1..];
         }
         Dictionary<string, double> timings;
         lock (job.Timings)

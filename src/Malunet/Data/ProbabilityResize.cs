@@ -95,7 +95,7 @@ public static class ProbabilityResize
         var lim = new Vector<float>(limit);
         var onV = new Vector<byte>(on);
         int n = Vector<float>.Count, x = 0;
-        // Four comparisons (all-ones or zero per lane) narrowed twice give one vector of 0/255 bytes.
+        // Four comparisons (all-ones or zero per lane) narrowed twice give one vector of 0/255 bytes, masked to 0/on.
         for (; x + 4 * n <= row.Length; x += 4 * n)
         {
             var c0 = Vector.GreaterThanOrEqual(new Vector<float>(row.Slice(x, n)), lim);

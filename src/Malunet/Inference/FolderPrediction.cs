@@ -99,7 +99,7 @@ public static class FolderPrediction
             else
             {
                 mask = ProbabilityResize.ResizeToLabels(prob, classes, s.Size, s.Size, w, h);
-                CountLabels(mask, perClass);
+                perClass = MaskOutputs.CountClasses(mask, classes);
                 area = mask.Length - perClass[0];
             }
             stages.Add("resize back", ref clock);
@@ -140,12 +140,6 @@ public static class FolderPrediction
             d => progress?.Invoke(d, todo.Count), cancel: cancel);
         bool summary = TryWriteSummary(files, ids, outDir, classes);
         return new FolderPredictionResult(written, mine.Count - todo.Count, failures.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), summary, stages.Totals);
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void CountLabels(byte[] labels, long[] perClass)
-    {
-        foreach (var v in labels) perClass[v]++;
     }
 
     /// <summary>Writes summary.csv once every image of the list is finished or failed (rows in file order); false before.</summary>

@@ -59,6 +59,15 @@ public static class MaskOutputs
         else ImageDecoder.SavePng(image, path);
     }
 
+    /// <summary>Pixels of each class 0..K-1 in a class map (index = class), for summary rows and the serve API.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a full-resolution map is millions of pixels
+    public static long[] CountClasses(byte[] labels, int classes)
+    {
+        var counts = new long[classes];
+        foreach (var v in labels) counts[v]++;
+        return counts;
+    }
+
     /// <summary>
     /// The colour of class <paramref name="c"/> (1..255) in overlays and on the serve page: green for class 1, as the
     /// binary contour, then magenta, yellow, cyan, orange, azure, red and violet; further classes step round the hue
