@@ -50,7 +50,7 @@ public static class ClassDatasetEvaluation
 
         ImagePipeline.Run(samples, batchSize, s => ImageCache.Decode(s, size, classes), Predict, Finish,
             (s, e) => problems.Add(DataProblem.FromMessage(s.ImagePath, e.Message)),
-            d => progress?.Invoke(d, samples.Count), workers: Math.Min(2, Environment.ProcessorCount), cancel: cancel);
+            d => progress?.Invoke(d, samples.Count), workers: DatasetEvaluation.Workers, cancel: cancel);
         return (new ClassEvaluationRecord(atNetworkSize, original, rows.OrderBy(r => r.Id, StringComparer.Ordinal).ToList()),
                 problems.OrderBy(p => p.Path, StringComparer.Ordinal).ToList());
     }

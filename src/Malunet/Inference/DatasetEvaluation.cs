@@ -15,6 +15,12 @@ namespace Malunet.Inference;
 public static class DatasetEvaluation
 {
     /// <summary>
+    /// The pipeline workers of an evaluation (this one and <see cref="ClassDatasetEvaluation"/>): a full-resolution
+    /// mask can be 30 megapixels, and two finishing workers keep memory flat on any machine.
+    /// </summary>
+    internal static int Workers => Math.Min(2, Environment.ProcessorCount);
+
+    /// <summary>
     /// <paramref name="loss"/> gives one image's loss from its 1 x 1 x S x S prediction and target (the CLI passes the
     /// training loss); without it the loss is NaN. Unreadable images (fatal) and non-binary masks (warnings) are returned as problems, never dropped silently.
     /// </summary>
@@ -56,10 +62,9 @@ public static class DatasetEvaluation
             rows.Add(new ImageScores(decoded.Id, full.Width, full.Height, at256, OriginalResolution.Score(prob, n, full, threshold), l));
         }
 
-        // A full-resolution mask can be 30 megapixels: two finishing workers keep memory flat on any machine.
         ImagePipeline.Run(samples, batchSize, s => ImageCache.Decode(s, size), Predict, Finish,
             (s, e) => problems.Add(DataProblem.FromMessage(s.ImagePath, e.Message)),
-            d => progress?.Invoke(d, samples.Count), workers: Math.Min(2, Environment.ProcessorCount), cancel: cancel);
+            d => progress?.Invoke(d, samples.Count), workers: Workers, cancel: cancel);
         return (new EvaluationRecord(metrics, rows.OrderBy(r => r.Id, StringComparer.Ordinal).ToList(), originalResolution),
                 problems.OrderBy(p => p.Path, StringComparer.Ordinal).ToList());
     }
