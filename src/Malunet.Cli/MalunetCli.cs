@@ -20,6 +20,7 @@ public static class MalunetCli
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(AblateCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 
@@ -42,11 +43,18 @@ public static class MalunetCli
         }
     }
 
-    /// <summary>One line on stderr; 2 for usage errors, 130 for Ctrl-C, 1 for everything else.</summary>
+    /// <summary>
+    /// One line on stderr; 2 for usage errors, 3 when an engine fails its known answers (no output of it may be used),
+    /// 130 for Ctrl-C, 1 for everything else.
+    /// </summary>
     public static int Report(Exception e)
     {
+        if (e is AggregateException { InnerExceptions.Count: 1 } single) e = single.InnerException!;
         switch (e)
         {
+            case Inference.KnownAnswerException:
+                Console.Error.WriteLine($"malunet: error: {e.Message}");
+                return 3;
             case UsageException:
                 Console.Error.WriteLine($"malunet: error: {e.Message}");
                 return 2;
@@ -54,7 +62,8 @@ public static class MalunetCli
                 Console.Error.WriteLine("malunet: cancelled");
                 return 130;
             case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or NativeLibraryException
-                or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException:
+                or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException
+                or Training.TrainingDivergedException:
                 Console.Error.WriteLine($"malunet: error: {e.Message}");
                 return 1;
             default:

@@ -19,14 +19,23 @@ public sealed class OnnxEngine : IInferenceEngine
     private readonly string input, output;
     private readonly RunOptions runOptions = new();
 
-    public OnnxEngine(string path, int? threads = null)
-        : this(File.Exists(path) ? path : throw new FileNotFoundException($"{path}: no such ONNX file"), o => new InferenceSession(path, o), threads) { }
+    public OnnxEngine(string path, int? threads = null) : this(path, threads, verify: true) { }
 
     /// <summary>A session on a model held in memory (e.g. <see cref="OnnxExporter.ToBytes"/>); nothing touches the disk.</summary>
     public OnnxEngine(byte[] model, string name, int? threads = null)
-        : this(name, o => new InferenceSession(model, o), threads) { }
+        : this(name, o => new InferenceSession(model, o), threads, () => KnownAnswers.IsBundledOnnx(model)) { }
 
-    private OnnxEngine(string name, Func<SessionOptions, InferenceSession> open, int? threads)
+    /// <summary>As the public constructor; <paramref name="verify"/> false only for the known-answer check itself.</summary>
+    internal OnnxEngine(string path, int? threads, bool verify)
+        : this(File.Exists(path) ? path : throw new FileNotFoundException($"{path}: no such ONNX file"), o => new InferenceSession(path, o), threads,
+               verify ? () => KnownAnswers.IsBundledOnnx(File.ReadAllBytes(path)) : null) { }
+
+    /// <summary>
+    /// Opening one runs ONNX Runtime's known answers (<see cref="KnownAnswers.EnsureOnnx"/>, once per process), through
+    /// this engine's own sessions when <paramref name="isBundled"/> says it runs the bundled export, else through a
+    /// session of its own; null only for that session.
+    /// </summary>
+    private OnnxEngine(string name, Func<SessionOptions, InferenceSession> open, int? threads, Func<bool>? isBundled)
     {
         var (count, threadsEach) = SessionLayout(threads ?? Environment.ProcessorCount);
         // Extended, not "all": the layout optimisations of "all" (NCHWc convolutions, with reorders around every
@@ -46,6 +55,9 @@ public sealed class OnnxEngine : IInferenceEngine
         InputShape = session.InputMetadata[input].Dimensions;
         var outputShape = session.OutputMetadata[output].Dimensions;
         Classes = outputShape.Length == 4 && outputShape[1] > 0 ? outputShape[1] : 1;
+        if (isBundled == null) return;
+        try { KnownAnswers.EnsureOnnx(isBundled() ? this : null); }
+        catch { Dispose(); throw; }
     }
 
     /// <summary>

@@ -5,20 +5,37 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace Malunet.Inference;
 
-/// <summary>The TorchSharp network itself (eval mode, no gradients).</summary>
+/// <summary>
+/// The TorchSharp network itself (eval mode, no gradients). Opening one runs the torch engine's known answers on the
+/// device first (<see cref="KnownAnswers.EnsureTorch"/>, once per process): a processor on which libtorch computes
+/// them wrong gets a <see cref="KnownAnswerException"/>, never an output.
+/// </summary>
 public sealed class TorchEngine : IInferenceEngine
 {
     private readonly SegmentationModel model;
     private readonly Device device;
-    public TorchEngine(SegmentationModel model, Device device) { this.model = model; this.device = device; model.to(device); model.eval(); }
+
+    public TorchEngine(SegmentationModel model, Device device)
+    {
+        KnownAnswers.EnsureTorch(device, model.Options.Model);
+        this.model = model;
+        this.device = device;
+        model.to(device);
+        model.eval();
+    }
+
     public string Name => "torch";
     public int InputSize => model.InputSize;
     public int Classes => model.Options.NumClasses;
-    public Tensor Run(Tensor batch)
+    public Tensor Run(Tensor batch) => Forward(model, device, batch);
+
+    /// <summary>The engine's one call: <paramref name="model"/> (on <paramref name="device"/>, in eval mode) without gradients, the result on the CPU.</summary>
+    internal static Tensor Forward(SegmentationModel model, Device device, Tensor batch)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         return model.call(batch.to(device)).cpu().MoveToOuterDisposeScope();
     }
+
     public void Dispose() { }
 }

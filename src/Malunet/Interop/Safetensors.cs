@@ -64,6 +64,26 @@ public static class Safetensors
 
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
+        var (entries, meta) = ReadEntries(path);
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var e in entries)
+            tensors[e.Name] = TensorBytes.FromBytes(e.Data.Span, Names.First(kv => kv.Value == e.DType).Key, e.Shape);
+        return (tensors, meta);
+    }
+
+    /// <summary>
+    /// The float32 tensors of a file as managed arrays, without libtorch (for code that runs on ONNX Runtime alone);
+    /// a tensor of another dtype is an error naming it.
+    /// </summary>
+    public static Dictionary<string, (long[] Shape, float[] Values)> ReadFloat32(string path) =>
+        ReadEntries(path).Entries.ToDictionary(e => e.Name, e => e.DType == "F32"
+            ? (e.Shape, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(e.Data.Span).ToArray())
+            : throw new InvalidDataException($"{path}: {e.Name} is {e.DType}, not F32"));
+
+    private readonly record struct Entry(string Name, string DType, long[] Shape, ReadOnlyMemory<byte> Data);
+
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata) ReadEntries(string path)
+    {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 8) throw new InvalidDataException($"{path}: too short for a safetensors file");
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
@@ -73,7 +93,7 @@ public static class Safetensors
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         { throw new InvalidDataException($"{path}: unreadable safetensors header ({e.Message})"); }
         long dataStart = 8 + (long)n;
-        var tensors = new Dictionary<string, Tensor>();
+        var entries = new List<Entry>();
         var meta = new Dictionary<string, string>();
         foreach (var (name, node) in header)
         {
@@ -83,15 +103,14 @@ public static class Safetensors
                 continue;
             }
             var dtypeName = node!["dtype"]!.GetValue<string>();
-            var dtype = Names.FirstOrDefault(kv => kv.Value == dtypeName).Key;
             if (!Names.ContainsValue(dtypeName)) throw new InvalidDataException($"{path}: {name} has unsupported dtype {dtypeName}");
             var shape = node["shape"]!.AsArray().Select(v => v!.GetValue<long>()).ToArray();
             var range = node["data_offsets"]!.AsArray();
             long begin = range[0]!.GetValue<long>(), end = range[1]!.GetValue<long>();
             if (begin < 0 || end < begin || dataStart + end > bytes.Length)
                 throw new InvalidDataException($"{path}: {name} lies outside the file (truncated?)");
-            tensors[name] = TensorBytes.FromBytes(bytes.AsSpan((int)(dataStart + begin), (int)(end - begin)), dtype, shape);
+            entries.Add(new Entry(name, dtypeName, shape, bytes.AsMemory((int)(dataStart + begin), (int)(end - begin))));
         }
-        return (tensors, meta);
+        return (entries, meta);
     }
 }

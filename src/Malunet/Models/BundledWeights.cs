@@ -35,7 +35,7 @@ public static class BundledWeights
     public static IEnumerable<string> Models() =>
         ModelCatalog.List().Select(m => m.Name).Where(m => Find(m) != null);
 
-    private static string? Locate(string name)
+    internal static string? Locate(string name)
     {
         var beside = Path.Combine(AppContext.BaseDirectory, "weights", name);
         if (File.Exists(beside)) return beside;

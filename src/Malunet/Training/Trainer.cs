@@ -28,6 +28,9 @@ public sealed class DataProblemsException(IReadOnlyList<DataProblem> problems)
     public IReadOnlyList<DataProblem> Problems { get; } = problems;
 }
 
+/// <summary>A training run stopped because its outputs or loss stopped being numbers in range; the message says where and why.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
 /// <summary>What a finished run produced.</summary>
 public sealed record TrainingOutcome(int EpochsRun, int BestEpoch, EvaluationResult? Test, string RunFolder);
 
@@ -45,6 +48,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         TorchRuntime.EnsureLoaded();
         if (config.Threads is { } t) set_num_threads(t);
         var device = TorchRuntime.ResolveDevice(config.Device);
+        Inference.KnownAnswers.EnsureTorch(device, config.Model.Model);
         var (train, val, testIds) = PrepareData(resume);
         int testCount = testIds.Count;
         var (model, optimizer, state, history) = CreateModel(resume, device);
@@ -215,10 +219,13 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
             {
                 optimizer.ZeroGrad();
                 var (y, sides) = model.ForwardWithSideOutputs(bt.Images.to(device));
+                foreach (var p in sides.Prepend(y)) CheckProbabilities(p, epoch, b);
                 var l = loss.Compute(y, sides, model.SideOutputWeights, bt.Masks.to(device));
+                float batchLoss = l.item<float>();
+                if (!float.IsFinite(batchLoss)) throw Diverged(epoch, b, $"the loss is {batchLoss}");
                 l.backward();
                 optimizer.Step();
-                lossSum += l.item<float>();
+                lossSum += batchLoss;
             }
             batches++; images += bt.Count; b++;
             reporter.BatchDone(epoch, b, stream.BatchesPerEpoch, lossSum / batches, images / epochWatch.Elapsed.TotalSeconds);
@@ -233,6 +240,26 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
             }
         }
         return (lossSum, batches, images);
+    }
+
+    /// <summary>
+    /// Stops the run before the loss sees probabilities that are NaN or outside [0, 1] (libtorch's BCE would throw
+    /// with a stack trace; a wrong network would train on garbage).
+    /// </summary>
+    private void CheckProbabilities(Tensor p, int epoch, int batch)
+    {
+        using var scope = NewDisposeScope();
+        var (min, max) = (p.min().item<float>(), p.max().item<float>());
+        if (!(min >= 0 && max <= 1)) throw Diverged(epoch, batch, $"the network's output is {(float.IsNaN(min) || float.IsNaN(max) ? "NaN" : $"outside [0, 1] (min {min}, max {max})")}");
+    }
+
+    private TrainingDivergedException Diverged(int epoch, int batch, string what)
+    {
+        var message = $"training stopped at epoch {epoch + 1}, batch {batch + 1}: {what}. Likely causes: the weights diverged " +
+                      "(a learning rate too high for this data), or the processor computes the network wrong (run 'malunet doctor'). " +
+                      (File.Exists(run.LastCheckpoint) ? $"The last good checkpoint, {run.LastCheckpoint}, is kept." : "No epoch had finished, so no checkpoint was written.");
+        run.Log(message);
+        return new TrainingDivergedException(message);
     }
 
     private DataSplit MakeSplit(DatasetScan scan)

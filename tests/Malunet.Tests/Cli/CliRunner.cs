@@ -9,15 +9,23 @@ public static class CliRunner
 
     public static Result Run(params string[] args) => RunIn(null, args);
 
-    public static Result RunIn(string? workingDirectory, params string[] args)
+    public static Result RunIn(string? workingDirectory, params string[] args) =>
+        RunDll(Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll"), workingDirectory, null, args);
+
+    /// <summary>
+    /// Runs <c>dotnet DLL args</c> (the CLI, or the test assembly's own <see cref="ChildTestRunner"/>), with
+    /// <paramref name="environment"/>'s variables set (a null value removes one).
+    /// </summary>
+    public static Result RunDll(string dll, string? workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll");
         Assert.True(File.Exists(dll), $"{dll} missing");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (workingDirectory != null) psi.WorkingDirectory = workingDirectory;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["MALUNET_DEBUG"] = "0";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value == null) psi.Environment.Remove(name); else psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -19,13 +19,13 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         var eval = SharedData.Expected["eval"]!;
         var loss = new BceDiceLoss();
         // On the official output tensor itself: 6 pixels are exactly 1.0 with target 0, so the -100 clamp matters.
-        Assert.Equal(eval["bce_dice_loss_batch"]!.GetValue<double>(), loss.Compute(io["output"], io["target"]).item<float>(), 6);
-        Assert.Equal(eval["bce_component"]!.GetValue<double>(), BceDiceLoss.Bce(io["output"], io["target"]).item<float>(), 6);
-        Assert.Equal(eval["dice_loss_component"]!.GetValue<double>(), loss.DiceLoss(io["output"], io["target"]).item<float>(), 6);
+        // float32 reductions over 131,072 pixels in another order than the official code's: 1e-6 (README).
+        Close(eval["bce_dice_loss_batch"]!.GetValue<double>(), loss.Compute(io["output"], io["target"]).item<float>(), 1e-6, "BCE+Dice");
+        Close(eval["bce_component"]!.GetValue<double>(), BceDiceLoss.Bce(io["output"], io["target"]).item<float>(), 1e-6, "BCE");
+        Close(eval["dice_loss_component"]!.GetValue<double>(), loss.DiceLoss(io["output"], io["target"]).item<float>(), 1e-6, "Dice");
         var perImage = eval["bce_dice_loss_per_image"]!.AsArray();
         for (int i = 0; i < 2; i++)
-            Assert.Equal(perImage[i]!.GetValue<double>(),
-                         loss.Compute(io["output"][i..(i + 1)], io["target"][i..(i + 1)]).item<float>(), 5);
+            Close(perImage[i]!.GetValue<double>(), loss.Compute(io["output"][i..(i + 1)], io["target"][i..(i + 1)]).item<float>(), 1e-6, $"image {i}");
     }
 
     [Fact]
@@ -82,43 +82,86 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2);
         opt.ZeroGrad();
         var loss = new BceDiceLoss().Compute(model.call(io["input"]), io["target"]);
-        Assert.Equal(SharedData.Expected["train_step"]!["loss_before_step"]!.GetValue<double>(), loss.item<float>(), 4);
+        Close(SharedData.Expected["train_step"]!["loss_before_step"]!.GetValue<double>(), loss.item<float>(), 1e-4, "loss before the step");
         loss.backward();
 
-        // Gradients: README measures 1.3e-4 between 1 and 2 threads of the same build (global L2 norm 74).
-        double gradMax = 0, sq = 0;
+        // Gradients, per tensor, relative to the tensor's largest official gradient: measured at most 4.6e-5 under
+        // oneDNN capped at SSE4.1 and at AVX2, on 1 and 2 threads (one absolute bound for all 279 tensors would let a
+        // 5% error through on the smallest). The EA blocks' conv1.bias gradients are analytically zero (README: the
+        // spatial softmax cancels a per-channel constant), 1e-10..2e-8 of rounding noise in both codes.
+        const double gradRtol = 1e-4;
         var parameters = model.named_parameters().ToList();
         Assert.Equal(279, parameters.Count);
+        var failures = new List<string>();
+        double sq = 0, worstRel = 0;
+        var bounds = new Dictionary<string, double>();
         foreach (var (name, p) in parameters)
         {
-            gradMax = Math.Max(gradMax, TensorAssert.MaxAbsDiff(p.grad!, gradsWant[name]));
+            var want = gradsWant[name];
+            double diff = TensorAssert.MaxAbsDiff(p.grad!, want), scale = want.abs().max().item<float>();
+            Assert.True(double.IsFinite(diff), $"{name}: gradient is not finite");
             sq += p.grad!.to(float64).pow(2).sum().item<double>();
+            if (AnalyticallyZeroGradient(name))
+            {
+                double largest = p.grad!.abs().max().item<float>();
+                if (largest > 1e-6 || scale > 1e-6) failures.Add($"{name}: analytically zero gradient is {largest:E2} (official {scale:E2})");
+                bounds[name] = double.PositiveInfinity;
+                continue;
+            }
+            bounds[name] = gradRtol * scale;
+            worstRel = Math.Max(worstRel, diff / scale);
+            if (diff > gradRtol * scale) failures.Add($"{name}: gradient max |diff| {diff:E2} > {gradRtol:E0} x {scale:E2}");
         }
+        Assert.Equal(6, parameters.Count(p => AnalyticallyZeroGradient(p.name)));
         double norm = Math.Sqrt(sq), normWant = SharedData.Expected["train_step"]!["grad_global_l2_norm"]!.GetValue<double>();
-        output.WriteLine($"grad max |diff| {gradMax:E3}; global norm {norm:R} vs {normWant:R}");
-        Assert.True(gradMax <= 1.3e-4, $"gradient max |diff| {gradMax:E3} exceeds the 1.3e-4 thread-to-thread spread");
+        output.WriteLine($"gradients: worst per-tensor relative |diff| {worstRel:E3}; global norm {norm:R} vs {normWant:R}");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.True(Math.Abs(norm - normWant) / normWant < 1e-5);
 
         opt.Step();
-        // After the step: elements whose |grad| >= 1e-6 (below that the update lr·g/(|g|+eps) is rounding noise, see README).
+        // After the step: the first AdamW update is lr·g/(|g|+eps), about lr·sign(g), so an element's new weight is
+        // determined where its official gradient is larger than our gradient's error bound (and, as the README says,
+        // >= 1e-6); there it matches within the README's 1-vs-2-thread spread, 2.8e-6.
         double afterMax = 0;
         long compared = 0;
         foreach (var (name, p) in parameters)
         {
-            var mask = gradsWant[name].abs().ge(1e-6);
-            compared += mask.sum().item<long>();
-            if (mask.sum().item<long>() == 0) continue;
+            if (AnalyticallyZeroGradient(name)) continue;
+            var mask = gradsWant[name].abs().ge(Math.Max(1e-6, bounds[name]));
+            long count = mask.sum().item<long>();
+            compared += count;
+            if (count == 0) continue;
             var d = (p.detach() - afterWant[name]).abs().masked_select(mask).max().item<float>();
             afterMax = Math.Max(afterMax, d);
         }
-        output.WriteLine($"weights after step, max |diff| over {compared} elements with |grad| >= 1e-6: {afterMax:E3}");
+        output.WriteLine($"weights after step, max |diff| over {compared} elements whose update is determined: {afterMax:E3}");
+        Assert.True(compared > 170_000, $"only {compared} elements compared");
         Assert.True(afterMax <= 2.8e-6, $"after-step max |diff| {afterMax:E3} exceeds the 2.8e-6 thread-to-thread spread");
 
+        // The loss after the step, with the undetermined elements (gradients within rounding noise of zero, whose update
+        // is an arbitrary +-lr) taken from the official step: they alone moved it by 1.8e-4 under oneDNN's SSE4.1
+        // kernels, where the rest gives 2.4e-7.
+        using (no_grad())
+                foreach (var (name, p) in parameters)
+                {
+                    var keep = AnalyticallyZeroGradient(name) ? zeros_like(p, dtype: ScalarType.Bool) : gradsWant[name].abs().ge(Math.Max(1e-6, bounds[name]));
+                    p.copy_(where(keep, p, afterWant[name]));
+                }
         model.eval();
         using var _ = no_grad();
         double lossAfter = new BceDiceLoss().Compute(model.call(io["input"]), io["target"]).item<float>();
         double lossAfterWant = SharedData.Expected["train_step"]!["loss_after_step_same_batch"]!.GetValue<double>();
         output.WriteLine($"loss after step {lossAfter:R} vs {lossAfterWant:R}");
-        Assert.True(Math.Abs(lossAfter - lossAfterWant) < 1e-4);
+        Assert.True(Math.Abs(lossAfter - lossAfterWant) < 1e-5, $"loss after step {lossAfter:R} vs {lossAfterWant:R}");
     }
+
+    private void Close(double want, double got, double tolerance, string what)
+    {
+        output.WriteLine($"{what}: {got:R} vs official {want:R}, |diff| {Math.Abs(got - want):E2}");
+        Assert.True(Math.Abs(got - want) <= tolerance, $"{what}: {got:R} vs official {want:R}, |diff| {Math.Abs(got - want):E2} > {tolerance:E0}");
+    }
+
+    /// <summary>The EA blocks' conv1.bias (encoder stages 4-6, decoder stages 1-3): analytically zero gradients.</summary>
+    private static bool AnalyticallyZeroGradient(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, @"^(encoder[456]\.0|decoder[123]\.1)\.conv1\.bias$");
 }
