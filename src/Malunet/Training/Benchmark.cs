@@ -16,11 +16,15 @@ public sealed record Timing(double MedianMs, double P95Ms, double MeanMs, int Ru
     }
 }
 
-/// <summary>Latency, throughput and training-step timings of a network with the torch engine.</summary>
+/// <summary>
+/// Latency, throughput and training-step timings of a network with the torch engine (after its known answers: a
+/// wrong engine is refused, not timed).
+/// </summary>
 public static class Benchmark
 {
     public static Timing Forward(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {
+        KnownAnswers.EnsureTorch(device, model.Options.Model);
         model.eval();
         var times = new List<double>();
         using var _ = no_grad();
@@ -55,6 +59,7 @@ public static class Benchmark
     /// <summary>Compute-only training steps (forward, BCE+Dice, backward, AdamW) on a fixed random batch.</summary>
     public static Timing TrainStep(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {
+        KnownAnswers.EnsureTorch(device, model.Options.Model);
         model.train();
         var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)));
         opt.To(device);
