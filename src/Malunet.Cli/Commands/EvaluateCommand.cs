@@ -31,7 +31,8 @@ public static class EvaluateCommand
         var shard = new Option<string?>("--shard") { Description = "Evaluate only shard I of N (I/N, e.g. $JOB_COMPLETION_INDEX/4) of the sorted image ids, in blocks of --batch-size (give every shard the same); merge the shards' --out folders with --merge" };
         var merge = new Option<string[]>("--merge") { Description = "Combine the --out folders of evaluate --shard runs into the result of one run", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("evaluate", "Paper metrics (pooled mIoU, DSC, Acc, Sen, Spe) and per-image Dice, IoU, HD95");
-        foreach (var o in new Option[] { weights, data, split, subset, maskSuffix, json, output, threshold, batch, noOriginal, shard, merge }) cmd.Options.Add(o);
+        var maxPixels = PixelLimitOption.Create();
+        foreach (var o in new Option[] { weights, data, split, subset, maskSuffix, json, output, threshold, batch, noOriginal, shard, merge, maxPixels }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction((r, cancel) =>
@@ -53,6 +54,7 @@ public static class EvaluateCommand
             try { sh = r.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.Whole; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
+            PixelLimitOption.Apply(r, maxPixels);
             var dev = device.ResolveForImages(r);
             using var engine = model.OpenTorchEngine(r, model.WeightsOrBundled(r, r.GetValue(weights)), dev);
             var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));

@@ -37,7 +37,8 @@ public static class PredictCommand
         var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (ONNX Runtime; --weights is then an exported .onnx)", DefaultValueFactory = _ => "torch" };
         engineOpt.AcceptOnlyFromAmong("torch", "onnx");
         var cmd = new Command("predict", "Segment images (masks, overlays, areas) or a .npy tensor with a trained network");
-        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, overlayFormat, shard, overwrite, engineOpt }) cmd.Options.Add(o);
+        var maxPixels = PixelLimitOption.Create();
+        foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, overlayFormat, shard, overwrite, engineOpt, maxPixels }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction((r, cancel) =>
@@ -57,23 +58,24 @@ public static class PredictCommand
             // never loads libtorch (0.4 s), nor builds and exports the network (0.2 s). Images need libtorch for
             // their tensors, with one thread (the decoding and encoding workers take the other cores).
             var onnxFile = onnx ? model.OnnxFileOrBundled(r, r.GetValue(weights)) : null;
+            PixelLimitOption.Apply(r, maxPixels);
             var dev = images ? device.ResolveForImages(r) : onnxFile == null ? device.Resolve(r) : null;
             using IInferenceEngine engine = onnxFile != null ? new OnnxEngine(onnxFile, device.CheckedThreads(r))
                                                              : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev!);
             if (!images) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
             if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
-            var files = Directory.Exists(inPath)
-                ? Directory.EnumerateFiles(inPath).Where(f => DatasetScanner.ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-                    .OrderBy(f => f, StringComparer.Ordinal).ToList()
-                : new List<string> { inPath };
-            if (files.Count == 0) throw new InvalidDataException($"{inPath}: no images (.jpg, .png, .bmp, .webp, .gif)");
+            var (files, notImages) = Directory.Exists(inPath) ? DatasetScanner.ListFolder(inPath) : ([inPath], []);
+            if (files.Count == 0)
+                throw new InvalidDataException($"{inPath}: no images ({string.Join(", ", DatasetScanner.ImageExtensions)})" +
+                                               (notImages.Count > 0 ? $"; {DatasetScanner.NotImagesLine(notImages)}" : ""));
             var predictor = new ImagePredictor(engine, engine.InputSize, r.GetValue(tta));
             var outputs = new PredictionOutputs(th, !r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
             var wall = System.Diagnostics.Stopwatch.StartNew();
             var result = ProgressReporter.Run(rep => FolderPrediction.Run(predictor, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
                 (d, n) => rep.Phase("predicting", d, n), cancel));
             foreach (var f in result.Failures) Console.Error.WriteLine($"malunet: skipped: {f}");
+            if (notImages.Count > 0) Console.Error.WriteLine($"malunet: {DatasetScanner.NotImagesLine(notImages)}");
             Console.WriteLine($"segmented {result.Written} image(s) into {outPath}" +
                               (sh.Count > 1 ? $" (shard {sh} of {files.Count} files)" : "") +
                               (result.Skipped > 0 ? $"; {result.Skipped} already done (--overwrite redoes them)" : "") +

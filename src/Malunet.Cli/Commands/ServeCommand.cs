@@ -19,7 +19,7 @@ public static class ServeCommand
         var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth (default: the bundled ISIC 2017 weights)" };
         var urls = new Option<string>("--urls") { Description = "Address to listen on (loopback by default; use http://0.0.0.0:PORT to expose it)", DefaultValueFactory = _ => defaults.Urls };
         var maxUpload = new Option<double>("--max-upload-mb") { Description = "Largest accepted image file in MB", DefaultValueFactory = _ => defaults.MaxUploadBytes / (1024.0 * 1024) };
-        var maxPixels = new Option<double>("--max-megapixels") { Description = "Largest accepted image in megapixels", DefaultValueFactory = _ => defaults.MaxPixels / 1e6 };
+        var maxPixels = PixelLimitOption.Create();
         var queue = new Option<int>("--queue") { Description = "Images that may wait for the inference worker; more get 503", DefaultValueFactory = _ => defaults.QueueCapacity };
         var batch = new Option<int>("--batch-size") { Description = "Most waiting images that run through the network together (decoding and encoding of others go on meanwhile)", DefaultValueFactory = _ => defaults.BatchSize };
         var threshold = ThresholdOption.Create("Default probability threshold (the page's slider starts there)", defaults.Threshold);
@@ -34,7 +34,6 @@ public static class ServeCommand
         cmd.SetAction(async (r, cancel) =>
         {
             if (r.GetValue(maxUpload) <= 0) throw new UsageException($"--max-upload-mb must be positive, got {r.GetValue(maxUpload)}");
-            if (r.GetValue(maxPixels) <= 0) throw new UsageException($"--max-megapixels must be positive, got {r.GetValue(maxPixels)}");
             if (r.GetValue(queue) < 1) throw new UsageException($"--queue must be at least 1, got {r.GetValue(queue)}");
             if (r.GetValue(batch) < 1) throw new UsageException($"--batch-size must be at least 1, got {r.GetValue(batch)}");
             if (!Uri.TryCreate(r.GetValue(urls), UriKind.Absolute, out var uri) || uri.Scheme != "http")
@@ -43,7 +42,7 @@ public static class ServeCommand
             {
                 Urls = r.GetValue(urls)!,
                 MaxUploadBytes = (long)(r.GetValue(maxUpload) * 1024 * 1024),
-                MaxPixels = (long)(r.GetValue(maxPixels) * 1e6),
+                MaxPixels = PixelLimitOption.Apply(r, maxPixels),
                 QueueCapacity = r.GetValue(queue),
                 BatchSize = r.GetValue(batch),
                 Threshold = r.GetValue(threshold),

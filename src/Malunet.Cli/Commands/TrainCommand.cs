@@ -19,13 +19,15 @@ public static class TrainCommand
         var fold = new Option<int?>("--fold") { Description = "With --folds: run only this fold (0-based), e.g. one fold per machine" };
 
         var cmd = new Command("train", "Train a network with the paper's recipe (BCE+Dice, AdamW, cosine annealing, flips and rotation)");
-        foreach (var o in new Option[] { output, resume, folds, fold }) cmd.Options.Add(o);
+        var maxPixels = PixelLimitOption.Create();
+        foreach (var o in new Option[] { output, resume, folds, fold, maxPixels }) cmd.Options.Add(o);
         recipe.AddTo(cmd);
         model.AddTo(cmd);
         device.AddTo(cmd);
 
         cmd.SetAction(r =>
         {
+            PixelLimitOption.Apply(r, maxPixels);
             var resumeDir = r.GetValue(resume);
             TrainingConfig c;
             RunFolder run;

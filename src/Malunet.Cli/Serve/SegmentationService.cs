@@ -112,11 +112,18 @@ public sealed class SegmentationService : IDisposable
     private CachedSample Load(Job job)
     {
         var step = Stopwatch.StartNew();
-        var (width, height) = ImageDecoder.ReadSize(job.Data, job.Name);
-        if ((long)width * height > options.MaxPixels)
-            throw new InvalidDataException("too large", new RequestProblem(413,
-                $"{job.Name}: {width}x{height} is {(long)width * height:N0} pixels, more than the limit of {options.MaxPixels:N0}"));
-        var sample = predictor.Load(job.Data, job.Name);
+        CachedSample sample;
+        try
+        {
+            // The header first: an image over the limit is answered before anything is decoded.
+            var (width, height) = ImageDecoder.ReadSize(job.Data, job.Name);
+            ImageDecoder.CheckPixelLimit(job.Name, width, height, options.MaxPixels);
+            sample = predictor.Load(job.Data, job.Name);
+        }
+        catch (InvalidDataException e) when (e.InnerException is ImageTooLargeException)
+        {
+            throw new InvalidDataException("too large", new RequestProblem(413, e.Message));
+        }
         lock (job.Timings) job.Timings["decode"] = step.Elapsed.TotalMilliseconds;
         return sample;
     }

@@ -10,7 +10,7 @@ public sealed record ServeOptions
     public long MaxUploadBytes { get; init; } = 25L * 1024 * 1024;
 
     /// <summary>Largest accepted image in pixels (width x height), checked from the header before decoding.</summary>
-    public long MaxPixels { get; init; } = 50_000_000;
+    public long MaxPixels { get; init; } = Malunet.Data.ImageDecoder.DefaultMaxPixels;
 
     /// <summary>Requests that may wait for the single inference worker; more are refused with 503.</summary>
     public int QueueCapacity { get; init; } = 16;

@@ -12,7 +12,9 @@ public static class ClassMasks
     /// <summary>The class indices of a mask file at its full size (one byte a pixel); InvalidDataException naming the file otherwise.</summary>
     public static Image8 Decode(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        // The file check and the pixel limit before the palette reader allocates anything.
+        var (width, height) = ImageDecoder.ReadSize(path);
+        ImageDecoder.CheckPixelLimit(path, width, height);
         if (Interop.PngIndices.TryRead(path) is { } indexed) return new Image8(indexed.Width, indexed.Height, 1, indexed.Indices);
         var rgb = ImageDecoder.DecodeRgb(path);
         var px = rgb.Pixels;

@@ -45,7 +45,7 @@ public static class DatasetScanner
     /// <summary>The subset of samples in a layout without parts.</summary>
     public const string WholeFolder = "all";
 
-    public static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif" };
+    public static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff" };
 
     /// <summary>Mask names in common use, most specific first; the empty suffix is Kvasir-SEG's same-stem naming.</summary>
     public static readonly string[] CommonMaskSuffixes = { "_segmentation", "_Segmentation", "_lesion", "_mask", "_Mask", "_gt", "" };
@@ -88,11 +88,36 @@ public static class DatasetScanner
         ("plain", new[] { One(WholeFolder, "images", "masks") }),
     };
 
-    private static bool IsImage(string path) =>
+    /// <summary>
+    /// Whether a name is read as an image: an image extension, and not hidden (macOS's <c>._x.jpg</c> metadata files
+    /// and the like). The one rule of every verb.
+    /// </summary>
+    public static bool IsImage(string path) =>
         ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant()) && !Path.GetFileName(path).StartsWith('.');
 
-    private static IEnumerable<string> ImagesIn(string folder) =>
-        Directory.EnumerateFiles(folder).Where(IsImage).OrderBy(f => f, StringComparer.Ordinal);
+    private static IEnumerable<string> ImagesIn(string folder) => ListFolder(folder).Images;
+
+    /// <summary>
+    /// An input folder's entries, sorted: the images to read (by <see cref="IsImage"/>; a directory or device named
+    /// like an image is among them, for the decoder to name and refuse) and every other file, which is not read but
+    /// must be named, never dropped in silence. Subfolders not named like images are neither.
+    /// </summary>
+    public static (IReadOnlyList<string> Images, IReadOnlyList<string> NotImages) ListFolder(string folder)
+    {
+        var images = new List<string>();
+        var others = new List<string>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder).OrderBy(f => f, StringComparer.Ordinal))
+        {
+            if (IsImage(entry)) images.Add(entry);
+            else if (!Directory.Exists(entry)) others.Add(entry);
+        }
+        return (images, others);
+    }
+
+    /// <summary>One line naming the files of a folder that were not read as images, e.g. "2 files are not images: notes.txt, scan.pdf".</summary>
+    public static string NotImagesLine(IReadOnlyList<string> notImages) =>
+        $"{notImages.Count} file{(notImages.Count == 1 ? " is" : "s are")} not {(notImages.Count == 1 ? "an image" : "images")} and {(notImages.Count == 1 ? "was" : "were")} not read: " +
+        string.Join(", ", notImages.Select(Path.GetFileName));
 
     /// <summary>
     /// Reads the dataset at or below <paramref name="root"/>. <paramref name="maskSuffix"/> names the one mask suffix

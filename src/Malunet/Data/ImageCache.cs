@@ -126,7 +126,19 @@ public static class ImageCache
             mw = w; mh = h; nonBinary = nb;
             mask = m.Pixels;
         }
+        if (s.MaskPath != null) CheckMaskSize(s, ow, oh, mw, mh);
         return new CachedSample(s.Id, size, img.Pixels, mask, ow, oh, mw, mh, nonBinary) { MaskHoldsClassIndices = classes > 1 };
+    }
+
+    /// <summary>
+    /// A mask must be drawn on its image: the same size, up to the rounding of a resize (each side within 2%, or 2
+    /// pixels). A mask of another size belongs to another image, or was resized apart from it; an error naming both.
+    /// </summary>
+    public static void CheckMaskSize(Sample s, int imageWidth, int imageHeight, int maskWidth, int maskHeight)
+    {
+        static bool Near(int a, int b) => Math.Abs(a - b) <= Math.Max(2, 0.02 * b);
+        if (!Near(maskWidth, imageWidth) || !Near(maskHeight, imageHeight))
+            throw new InvalidDataException($"{s.MaskPath}: mask is {maskWidth}x{maskHeight} but its image {Path.GetFileName(s.ImagePath)} is {imageWidth}x{imageHeight}");
     }
 
     private static string CachePath(string folder, IReadOnlyList<Sample> samples, int size, int classes)

@@ -9,16 +9,69 @@ public sealed record Image8(int Width, int Height, int Channels, byte[] Pixels)
 }
 
 /// <summary>
-/// Decodes image files with SkiaSharp (JPEG, PNG, BMP, WebP, GIF): EXIF orientation applied, grayscale and RGBA
-/// converted to RGB (alpha dropped), and large JPEGs decoded directly at a reduced scale when only a small size is
-/// needed, so a 6000x4000 photo never needs 100 MB of pixels. Every failure is an <see cref="InvalidDataException"/>
-/// naming the file and the problem; a truncated file is an error, not a half-grey image.
+/// Why an image was refused as too large: the inner exception of the <see cref="InvalidDataException"/> that
+/// <see cref="ImageDecoder.CheckPixelLimit"/> throws (so every bad-file path handles it), for callers that answer it
+/// differently (the server's 413).
+/// </summary>
+public sealed class ImageTooLargeException(long width, long height, long limit)
+    : Exception($"{width}x{height} is {width * height:N0} pixels, more than the limit of {limit:N0}")
+{
+    public long Width { get; } = width;
+    public long Height { get; } = height;
+    public long Limit { get; } = limit;
+}
+
+/// <summary>
+/// Decodes image files with SkiaSharp (JPEG, PNG, BMP, WebP, GIF) and TIFF with <see cref="TiffDecoder"/>: EXIF
+/// orientation applied, grayscale and RGBA converted to RGB (alpha dropped), and large JPEGs decoded directly at a
+/// reduced scale when only a small size is needed, so a 6000x4000 photo never needs 100 MB of pixels. Every failure is
+/// an <see cref="InvalidDataException"/> naming the file and the problem; a truncated file is an error, not a
+/// half-grey image; a path that is a directory, a device or a FIFO is refused unread; an image whose header declares
+/// more than <see cref="MaxPixels"/> pixels is refused before anything is allocated (with an <see cref="ImageTooLargeException"/> inside).
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>The pixel limit of every program unless it says otherwise: 50 megapixels (a 6000x4000 photo is 24).</summary>
+    public const long DefaultMaxPixels = 50_000_000;
+
+    /// <summary>
+    /// The largest image (width x height, as its header declares it) any decode of this process accepts: the one
+    /// pixel limit of every verb (<c>--max-megapixels</c>) and of the library's entry points.
+    /// </summary>
+    public static long MaxPixels
+    {
+        get => Interlocked.Read(ref maxPixels);
+        set => Interlocked.Exchange(ref maxPixels, value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"the pixel limit must be positive, got {value}"));
+    }
+    private static long maxPixels = DefaultMaxPixels;
+
+    /// <summary>The one pixel-limit rule: over <paramref name="limit"/> (default <see cref="MaxPixels"/>) an
+    /// <see cref="InvalidDataException"/> naming the file, with an <see cref="ImageTooLargeException"/> inside.</summary>
+    public static void CheckPixelLimit(string name, long width, long height, long? limit = null)
+    {
+        long l = limit ?? MaxPixels;
+        if (width * height <= l) return;
+        var reason = new ImageTooLargeException(width, height, l);
+        throw new InvalidDataException($"{name}: {reason.Message}", reason);
+    }
+
+    /// <summary>
+    /// A path that may be read as an image: an existing regular file that is not empty. A directory named
+    /// <c>x.jpg</c>, a link to <c>/dev/zero</c>, a FIFO: an <see cref="InvalidDataException"/> naming it, never read.
+    /// </summary>
+    public static void CheckFile(string path)
+    {
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: a directory, not an image file");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        if (!Native.RegularFile.Is(path)) throw new InvalidDataException($"{path}: not a regular file (a device, FIFO or socket), not read");
+        if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: empty file");
+    }
+
     /// <summary>Size of the image as it will be displayed (EXIF orientation applied), without decoding pixels.</summary>
     public static (int Width, int Height) ReadSize(string path)
     {
+        CheckFile(path);
+        if (TiffDecoder.IsTiff(path)) return TiffDecoder.ReadSize(File.ReadAllBytes(path), path);
         using var codec = OpenCodec(path);
         return DisplaySize(codec);
     }
@@ -26,6 +79,7 @@ public static class ImageDecoder
     /// <summary>As <see cref="ReadSize(string)"/> for an image held in memory (an upload); <paramref name="name"/> names it in errors.</summary>
     public static (int Width, int Height) ReadSize(byte[] data, string name)
     {
+        if (TiffDecoder.IsTiff(data)) return TiffDecoder.ReadSize(data, name);
         using var codec = OpenCodec(data, name);
         return DisplaySize(codec);
     }
@@ -40,15 +94,20 @@ public static class ImageDecoder
     /// 1/2, 1/4 or 1/8 scale as long as the result stays at least that large.</summary>
     public static Image8 DecodeRgb(string path, int minWidth = 0, int minHeight = 0)
     {
+        if (ReadTiff(path, 3) is { } tiff) return tiff;
         using var codec = OpenCodec(path);
         return Decode(codec, path, 3, minWidth, minHeight, () => File.ReadAllBytes(path));
     }
 
-    /// <summary>As <see cref="DecodeRgb(string, int, int)"/> for an image held in memory; <paramref name="name"/> names it in errors.</summary>
-    public static Image8 DecodeRgb(byte[] data, string name, int minWidth = 0, int minHeight = 0)
+    /// <summary>
+    /// As <see cref="DecodeRgb(string, int, int)"/> for an image held in memory; <paramref name="name"/> names it in
+    /// errors; <paramref name="maxPixels"/> replaces <see cref="MaxPixels"/> for this call (a server's own limit).
+    /// </summary>
+    public static Image8 DecodeRgb(byte[] data, string name, int minWidth = 0, int minHeight = 0, long? maxPixels = null)
     {
+        if (TiffDecoder.IsTiff(data)) return TiffDecoder.Decode(data, name, 3, maxPixels ?? MaxPixels);
         using var codec = OpenCodec(data, name);
-        return Decode(codec, name, 3, minWidth, minHeight, () => data);
+        return Decode(codec, name, 3, minWidth, minHeight, () => data, maxPixels);
     }
 
     /// <summary>
@@ -57,6 +116,7 @@ public static class ImageDecoder
     /// </summary>
     public static Image8 DecodeRgba(string path)
     {
+        if (ReadTiff(path, 4) is { } tiff) return tiff;
         using var codec = OpenCodec(path);
         return Decode(codec, path, 4, 0, 0, () => File.ReadAllBytes(path));
     }
@@ -64,13 +124,24 @@ public static class ImageDecoder
     /// <summary>Decodes to one channel: the luminance of colour files (a mask saved as RGB is still read right).</summary>
     public static Image8 DecodeGray(string path, int minWidth = 0, int minHeight = 0)
     {
+        if (ReadTiff(path, 1) is { } tiff) return tiff;
         using var codec = OpenCodec(path);
         return Decode(codec, path, 1, minWidth, minHeight);
     }
 
+    /// <summary>The file decoded as TIFF (with <paramref name="channels"/>) if it is one, else null; checks the file first.</summary>
+    private static Image8? ReadTiff(string path, int channels)
+    {
+        CheckFile(path);
+        return TiffDecoder.IsTiff(path) ? TiffDecoder.Decode(File.ReadAllBytes(path), path, channels, MaxPixels) : null;
+    }
+
+    /// <summary>The gray value of a colour pixel (ITU-R BT.601 weights, rounded): how colour masks are read.</summary>
+    internal static byte Luminance(byte r, byte g, byte b) => (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
+
     private static SKCodec OpenCodec(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        CheckFile(path);
         var codec = SKCodec.Create(path, out var result);
         if (codec == null)
         {
@@ -87,9 +158,14 @@ public static class ImageDecoder
         return codec ?? throw new InvalidDataException($"{name}: {Unreadable(result)}");
     }
 
-    // A file cut short inside its header is as truncated as one cut inside its pixels.
-    private static string Unreadable(SKCodecResult result) =>
-        result == SKCodecResult.IncompleteInput ? $"truncated or corrupt image data ({result})" : $"not a readable image ({result})";
+    // A file cut short inside its header is as truncated as one cut inside its pixels; Skia's own word for a format
+    // it does not know ("Unimplemented") would only puzzle.
+    private static string Unreadable(SKCodecResult result) => result switch
+    {
+        SKCodecResult.IncompleteInput => "truncated or corrupt image data",
+        SKCodecResult.Unimplemented => "not a readable image (not JPEG, PNG, BMP, WebP, GIF or TIFF)",
+        _ => "not a readable image (corrupt header)",
+    };
 
     private static bool Swaps(SKEncodedOrigin o) => o is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
@@ -98,8 +174,9 @@ public static class ImageDecoder
     /// system has it (the same pixels, faster: <see cref="Native.TurboJpeg"/>; <paramref name="bytes"/> gives the
     /// file's bytes then); anything TurboJPEG declines, such as CMYK, or cannot read goes to Skia, which names the problem.
     /// </summary>
-    private static Image8 Decode(SKCodec codec, string path, int channels, int minWidth, int minHeight, Func<byte[]>? bytes = null)
+    private static Image8 Decode(SKCodec codec, string path, int channels, int minWidth, int minHeight, Func<byte[]>? bytes = null, long? maxPixels = null)
     {
+        CheckPixelLimit(path, codec.Info.Width, codec.Info.Height, maxPixels);
         var origin = codec.EncodedOrigin;
         bool swap = Swaps(origin);
         // Stored (pre-rotation) size needed: swap the requested minimum when the image is stored rotated.
@@ -141,7 +218,7 @@ public static class ImageDecoder
         else
         {
             for (int i = 0, j = 0; i < w * h; i++, j += 4)
-                pixels[i] = (byte)((rgba[j] * 299 + rgba[j + 1] * 587 + rgba[j + 2] * 114 + 500) / 1000);
+                pixels[i] = Luminance(rgba[j], rgba[j + 1], rgba[j + 2]);
         }
         return Orient(new Image8(w, h, channels, pixels), origin);
     }
@@ -195,7 +272,13 @@ public static class ImageDecoder
 
     private static (Image8 Mask, int OriginalWidth, int OriginalHeight, long NonBinary) DecodeMask(string path, int width, int height)
     {
+        if (ReadTiff(path, 1) is { } gray)
+        {
+            long grayNonBinary = gray.Pixels.LongCount(v => v != 0 && v != 255);
+            return (width > 0 ? Resize(gray, width, height) : gray, gray.Width, gray.Height, grayNonBinary);
+        }
         using var codec = OpenCodec(path);
+        CheckPixelLimit(path, codec.Info.Width, codec.Info.Height);
         if (codec.Info.ColorType != SKColorType.Gray8 || codec.EncodedOrigin != SKEncodedOrigin.TopLeft)
         {
             var full = Decode(codec, path, 1, 0, 0);

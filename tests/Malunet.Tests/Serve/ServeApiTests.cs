@@ -125,6 +125,37 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task The_broken_file_corpus_gets_an_answer_for_every_file_and_the_server_keeps_serving()
+    {
+        var folder = Directory.CreateTempSubdirectory("malunet-corpus-").FullName;
+        try
+        {
+            var corpus = Malunet.Tests.Data.BrokenFiles.Write(folder);
+            foreach (var id in corpus.Good)
+            {
+                var path = Directory.GetFiles(folder, id + ".*").Single();
+                var (status, body) = await PostJson(Form(await File.ReadAllBytesAsync(path), Path.GetFileName(path)));
+                Assert.True(status == HttpStatusCode.OK, $"{id}: {status} {body}");
+                Assert.True(body["area_px"]!.GetValue<long>() >= 0);
+            }
+            foreach (var (name, reason) in corpus.Bad)
+            {
+                var path = Path.Combine(folder, name);
+                // An upload carries bytes: a directory or a device has none to send (the empty upload stands for them).
+                var bytes = Malunet.Native.RegularFile.Is(path) ? await File.ReadAllBytesAsync(path) : [];
+                var (status, body) = await PostJson(Form(bytes, name));
+                var expected = name == "huge.png" ? HttpStatusCode.RequestEntityTooLarge : HttpStatusCode.BadRequest;
+                Assert.True(status == expected, $"{name}: {status} {body}");
+                Assert.StartsWith(name + ": ", body["error"]!.GetValue<string>());
+                if (bytes.Length > 0) Assert.Contains(reason, body["error"]!.GetValue<string>());
+            }
+            var health = JsonNode.Parse(await server.Client.GetStringAsync("api/health"))!;
+            Assert.Equal("ok", health["status"]!.GetValue<string>());
+        }
+        finally { Directory.Delete(folder, true); }
+    }
+
+    [Fact]
     public async Task Bad_input_gets_a_4xx_with_a_json_message_and_the_server_keeps_serving()
     {
         var (status, body) = await PostJson(Form(System.Text.Encoding.UTF8.GetBytes("not an image at all"), "notes.txt"));
