@@ -86,7 +86,7 @@ public static class EvaluateCommand
     /// <summary>Names every problem and says how many images were scored and how long it took.</summary>
     private static void Evaluated(int images, IReadOnlyList<DataProblem> problems, System.Diagnostics.Stopwatch clock)
     {
-        foreach (var p in problems) Console.Error.WriteLine($"malunet: {(p.Fatal ? "skipped" : "warning")}: {p}");
+        foreach (var p in DataProblem.Condense(problems)) Console.Error.WriteLine($"malunet: {p.Label}: {p}");
         Console.Error.WriteLine($"evaluated {images} image(s) in {clock.Elapsed.TotalSeconds:F1} s");
     }
 

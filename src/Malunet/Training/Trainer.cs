@@ -149,7 +149,8 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var sw = Stopwatch.StartNew();
         var cached = ImageCache.Load(all, config.ImageSize, config.CacheDir ?? ImageCache.DefaultFolder(), out var decodeProblems,
                                      (d, n) => reporter.Phase("decoding", d, n), config.Model.NumClasses);
-        foreach (var p in decodeProblems.Where(p => !p.Fatal)) reporter.Warn(p.ToString());
+        foreach (var p in DataProblem.Condense(decodeProblems.Where(p => !p.Fatal).ToList()))
+            if (p.Information) reporter.Info(p.ToString()); else reporter.Warn(p.ToString());
         StopOrSkip(decodeProblems.Where(p => p.Fatal).ToList());
         reporter.Info($"decoded and cached {cached.Count} images at {config.ImageSize}x{config.ImageSize} in {sw.Elapsed.TotalSeconds:F1} s (memory {RssMb():F0} MB, peak {PeakRssMb():F0} MB)");
         var cachedById = cached.ToDictionary(c => c.Id);
