@@ -27,10 +27,11 @@ public static class MalunetCli
     public static int Run(string[] args)
     {
         var root = Build();
-        var parse = root.Parse(args);
+        // A bare `malunet` shows the verbs rather than only "Required command was not provided."
+        var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"malunet: error: {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+            Console.Error.WriteLine($"malunet: error: {string.Join("; ", parse.Errors.Select(e => Plain(e.Message)))}");
             return 2;
         }
         try
@@ -42,6 +43,23 @@ public static class MalunetCli
             return Report(e);
         }
     }
+
+    /// <summary>An option's value for a validator, or null when it did not parse (the parser reports that itself).</summary>
+    public static T? ParsedValue<T>(System.CommandLine.Parsing.OptionResult result) where T : struct
+    {
+        try { return result.GetValueOrDefault<T>(); }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    /// <summary>The parser's words for a value of the wrong type, without .NET type names.</summary>
+    private static string Plain(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '([^']+)'", m => m.Groups[1].Value switch
+        {
+            var t when t.Contains("Int32") || t.Contains("Int64") => "as a whole number",
+            var t when t.Contains("Double") || t.Contains("Single") => "as a number",
+            var t when t.Contains("Boolean") => "as true or false",
+            _ => "as a value of the right kind",
+        });
 
     /// <summary>
     /// One line on stderr; 2 for usage errors, 3 when an engine fails its known answers (no output of it may be used),

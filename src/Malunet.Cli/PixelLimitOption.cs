@@ -18,8 +18,8 @@ public static class PixelLimitOption
         };
         option.Validators.Add(result =>
         {
-            var v = result.GetValueOrDefault<double>();
-            if (!(v > 0) || double.IsInfinity(v)) result.AddError($"--max-megapixels must be a positive number, got {v}");
+            if (MalunetCli.ParsedValue<double>(result) is { } v && (!(v > 0) || double.IsInfinity(v)))
+                result.AddError($"--max-megapixels must be a positive number, got {v}");
         });
         return option;
     }

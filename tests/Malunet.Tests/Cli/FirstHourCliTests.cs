@@ -1,0 +1,30 @@
+namespace Malunet.Tests.Cli;
+
+/// <summary>What a newcomer types wrong in the first hour: one line and exit 2, never a stack trace or a .NET type name.</summary>
+public class FirstHourCliTests
+{
+    [Theory]
+    [InlineData("predict --threshold abc --input x --output y", "'--threshold' as a number")]
+    [InlineData("serve --threshold abc", "'--threshold' as a number")]
+    [InlineData("train --epochs abc --data x", "'--epochs' as a whole number")]
+    [InlineData("predict --max-megapixels -3 --input x --output y", "--max-megapixels must be a positive number")]
+    [InlineData("evaluate --max-megapixels abc --data x", "'--max-megapixels' as a number")]
+    public void A_value_of_the_wrong_kind_is_one_line_and_exit_2(string command, string expected)
+    {
+        var r = CliRunner.Run(command.Split(' '));
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.StartsWith("malunet: error: ", line);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("System.", line);
+    }
+
+    [Fact]
+    public void A_bare_malunet_lists_the_verbs()
+    {
+        var r = CliRunner.Run();
+        Assert.Equal(0, r.ExitCode);
+        foreach (var verb in new[] { "train", "evaluate", "predict", "export", "serve", "doctor" })
+            Assert.Contains($"  {verb} ", r.Stdout);
+    }
+}
