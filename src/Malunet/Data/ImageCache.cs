@@ -131,12 +131,14 @@ public static class ImageCache
     }
 
     /// <summary>
-    /// A mask must be drawn on its image: the same size, up to the rounding of a resize (each side within 2%, or 2
-    /// pixels). A mask of another size belongs to another image, or was resized apart from it; an error naming both.
+    /// A mask must belong to its image: its sides may differ from the image's by resizing (masks are often kept at
+    /// the photo's resolution beside resized images: the shared ISIC 2017 copy pairs 256x256 images with masks up to
+    /// 26 times larger each way), but not by more than a factor of 50, which no resize of one picture explains.
     /// </summary>
     public static void CheckMaskSize(Sample s, int imageWidth, int imageHeight, int maskWidth, int maskHeight)
     {
-        static bool Near(int a, int b) => Math.Abs(a - b) <= Math.Max(2, 0.02 * b);
+        const double MaxFactor = 50;
+        static bool Near(int a, int b) => a > 0 && b > 0 && Math.Max(a, b) <= MaxFactor * Math.Min(a, b);
         if (!Near(maskWidth, imageWidth) || !Near(maskHeight, imageHeight))
             throw new InvalidDataException($"{s.MaskPath}: mask is {maskWidth}x{maskHeight} but its image {Path.GetFileName(s.ImagePath)} is {imageWidth}x{imageHeight}");
     }
