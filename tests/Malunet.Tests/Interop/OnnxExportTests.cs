@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace Malunet.Tests.Interop;
 
 /// <summary>ONNX Runtime runs our exported graph and agrees with TorchSharp within 1e-4.</summary>
+[Collection(SeededRandomness.Name)]
 public class OnnxExportTests : TempFolderTest
 {
 

@@ -11,6 +11,7 @@ namespace Malunet.Tests.Models;
 /// forward and backward at two input sizes, a checkpoint round trip, ONNX Runtime parity, and the same with three
 /// classes (softmax output, the multi-class loss with any side outputs).
 /// </summary>
+[Collection(SeededRandomness.Name)]
 public class CatalogModelTests : TempFolderTest
 {
 

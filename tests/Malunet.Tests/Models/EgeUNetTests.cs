@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace Malunet.Tests.Models;
 
 /// <summary>EGE-UNet's deep supervision: five side outputs at the input size and the 0.1..0.5 weighted loss.</summary>
+[Collection(SeededRandomness.Name)]
 public class EgeUNetTests
 {
     [Fact]

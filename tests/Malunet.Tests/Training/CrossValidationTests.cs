@@ -13,6 +13,7 @@ namespace Malunet.Tests.Training;
 /// holds every fold and the ensemble, a rerun or <c>--fold I</c> reuses finished folds, and <c>evaluate</c> /
 /// <c>predict</c> take the folder and average the folds.
 /// </summary>
+[Collection(SeededRandomness.Name)]
 public class CrossValidationTests : TempFolderTest
 {
     [Fact]

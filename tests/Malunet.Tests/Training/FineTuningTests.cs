@@ -9,6 +9,7 @@ namespace Malunet.Tests.Training;
 /// refused naming the tensor; another class count re-initialises the output layer only; and starting from the
 /// bundled weights shows in the first epoch's validation score.
 /// </summary>
+[Collection(SeededRandomness.Name)]
 public class FineTuningTests : TempFolderTest
 {
     private static string Bundled => BundledWeights.Find() ?? throw new FileNotFoundException("bundled weights not found");

@@ -16,6 +16,7 @@ namespace Malunet.Tests.Training;
 /// softmax output, cross-entropy + Dice, per-class metrics, and the verbs on a 3-class synthetic set whose classes are
 /// decidable from colour.
 /// </summary>
+[Collection(SeededRandomness.Name)]
 public class MultiClassTests : TempFolderTest
 {
     /// <summary>An indexed-colour PNG written from the specification, each row with a different filter type.</summary>

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace Malunet.Tests.Training;
 
+[Collection(SeededRandomness.Name)]
 public class OptimizerAndScheduleTests
 {
     [Fact]
