@@ -27,8 +27,14 @@ public static class ServeCommand
         var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
         var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (the network exported in memory and run by ONNX Runtime)", DefaultValueFactory = _ => "torch" };
         engineOpt.AcceptOnlyFromAmong("torch", "onnx");
+        var token = new Option<string?>("--token") { Description = "Access token every API request must carry (Authorization: Bearer TOKEN); required beyond loopback, generated and printed once when not given" };
+        var tokenFile = new Option<string?>("--token-file") { Description = "Read the access token from this file (its first line)" };
+        var cert = new Option<string?>("--https-cert") { Description = "PEM certificate: serve HTTPS (with --https-key, and https:// in --urls)" };
+        var key = new Option<string?>("--https-key") { Description = "PEM private key of --https-cert" };
+        var rate = new Option<int>("--rate-limit") { Description = "Segmentations per minute each client address may ask for (beyond a burst of --rate-burst); more get 429", DefaultValueFactory = _ => defaults.RatePerMinute };
+        var burst = new Option<int>("--rate-burst") { Description = "Segmentations a client may ask for at once before --rate-limit applies", DefaultValueFactory = _ => defaults.RateBurst };
         var cmd = new Command("serve", "Serve a web page and an HTTP API that segment images (loopback only unless --urls says otherwise)");
-        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, batch, threshold, tta, quiet, engineOpt }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { weights, urls, maxUpload, maxPixels, queue, batch, threshold, tta, quiet, engineOpt, token, tokenFile, cert, key, rate, burst }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction(async (r, cancel) =>
@@ -36,10 +42,26 @@ public static class ServeCommand
             if (r.GetValue(maxUpload) <= 0) throw new UsageException($"--max-upload-mb must be positive, got {r.GetValue(maxUpload)}");
             if (r.GetValue(queue) < 1) throw new UsageException($"--queue must be at least 1, got {r.GetValue(queue)}");
             if (r.GetValue(batch) < 1) throw new UsageException($"--batch-size must be at least 1, got {r.GetValue(batch)}");
-            if (!Uri.TryCreate(r.GetValue(urls), UriKind.Absolute, out var uri) || uri.Scheme != "http")
-                throw new UsageException($"--urls must be an http:// address such as http://127.0.0.1:5000, got '{r.GetValue(urls)}'");
+            bool https = r.GetValue(cert) != null;
+            if (https != (r.GetValue(key) != null)) throw new UsageException("--https-cert and --https-key go together");
+            var addresses = r.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var a in addresses)
+                if (!Uri.TryCreate(a.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var u) || u.Scheme != (https ? "https" : "http"))
+                    throw new UsageException(https ? $"--urls must be https:// addresses with --https-cert, got '{a}'"
+                                                   : $"--urls must be an http:// address such as http://127.0.0.1:5000 (https:// needs --https-cert and --https-key), got '{a}'");
+            if (r.GetValue(rate) < 1 || r.GetValue(burst) < 1) throw new UsageException("--rate-limit and --rate-burst must be at least 1");
+            bool beyondLoopback = addresses.Any(a => !IsLoopback(a));
+            var accessToken = r.GetValue(token) ?? (r.GetValue(tokenFile) is { } tf ? ReadToken(tf) : null);
+            if (accessToken != null && accessToken.Length < 16) throw new UsageException("the access token must be at least 16 characters");
+            bool generated = accessToken == null && beyondLoopback;
+            if (generated) accessToken = Base64Url(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
             var options = new ServeOptions
             {
+                Token = accessToken,
+                CertificatePath = r.GetValue(cert),
+                KeyPath = r.GetValue(key),
+                RatePerMinute = r.GetValue(rate),
+                RateBurst = r.GetValue(burst),
                 Urls = r.GetValue(urls)!,
                 MaxUploadBytes = (long)(r.GetValue(maxUpload) * 1024 * 1024),
                 MaxPixels = PixelLimitOption.Apply(r, maxPixels),
@@ -65,7 +87,11 @@ public static class ServeCommand
             using var _ = engine;
             using var service = new SegmentationService(new ImagePredictor(engine, engine.InputSize, options.TestTimeAugmentation), options);
             await using var server = await SegmentationServer.StartAsync(service, description, options, onnxModel);
-            Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses)} in a browser (Ctrl-C stops)");
+            Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses.Select(a => generated ? $"{a}/#token={accessToken}" : a))} in a browser (Ctrl-C stops)");
+            if (generated)
+                Console.WriteLine($"malunet serve: access token {accessToken} (generated for this run, kept in memory only; API clients send 'Authorization: Bearer TOKEN')");
+            if (beyondLoopback && !https)
+                Console.Error.WriteLine("malunet serve: warning: serving beyond this computer without HTTPS: uploads and the token travel unencrypted (use --https-cert and --https-key)");
             if (onnxModel != null && WebSite.RuntimeProblem() is { } missing) Console.Error.WriteLine($"malunet serve: the page segments on the server only: {missing}");
             try { await server.WaitForShutdownAsync(cancel); }
             catch (OperationCanceledException) { }
@@ -74,6 +100,21 @@ public static class ServeCommand
         });
         return cmd;
     }
+
+    /// <summary>Whether a listening address is this computer only (127.0.0.0/8, ::1, localhost).</summary>
+    public static bool IsLoopback(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u)) return false; // "+" and "*" do not parse: every address
+        return u.IsLoopback || (System.Net.IPAddress.TryParse(u.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+    }
+
+    private static string ReadToken(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such token file");
+        return File.ReadLines(path).FirstOrDefault()?.Trim() is { Length: > 0 } t ? t : throw new InvalidDataException($"{path}: the token file is empty");
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>What <c>GET /api/model</c> reports: architecture, counts, weights file and, for the bundled weights, the model card.</summary>
     public static JsonObject Describe(SegmentationModel net, string weightsPath)

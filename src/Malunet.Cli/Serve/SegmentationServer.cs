@@ -1,11 +1,16 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,11 +52,34 @@ public sealed class SegmentationServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>(), ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(options.Urls);
+        var certificate = options.CertificatePath != null ? LoadCertificate(options.CertificatePath, options.KeyPath) : null;
+        if (certificate != null) builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             // Room for the multipart envelope around the largest accepted file.
             k.Limits.MaxRequestBodySize = options.MaxUploadBytes + 64 * 1024;
             k.AddServerHeader = false;
+            if (certificate != null) k.ConfigureHttpsDefaults(h => h.ServerCertificate = certificate);
+        });
+        // One token bucket per client address for the segmentation endpoint.
+        builder.Services.AddRateLimiter(r =>
+        {
+            r.AddPolicy(PerClient, context => RateLimitPartition.GetTokenBucketLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.RateBurst,
+                    TokensPerPeriod = Math.Max(1, options.RatePerMinute / 60),
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(options.RatePerMinute >= 60 ? 1 : 60.0 / options.RatePerMinute),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+            r.OnRejected = async (rejected, cancel) =>
+            {
+                var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+                rejected.HttpContext.Response.StatusCode = 429;
+                rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await rejected.HttpContext.Response.WriteAsJsonAsync(new JsonObject { ["error"] = $"too many requests from this address; retry in {seconds} s" }, cancel);
+            };
         });
         builder.Services.Configure<FormOptions>(f =>
         {
@@ -89,6 +117,23 @@ public sealed class SegmentationServer : IAsyncDisposable
                 Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {context.Request.Method} {context.Request.Path} -> {context.Response.StatusCode} in {clock.Elapsed.TotalMilliseconds:F0} ms");
         });
 
+        if (options.Token != null)
+        {
+            var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Token));
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/api") && !Authorized(context.Request, expected))
+                {
+                    context.Response.StatusCode = 401;
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await context.Response.WriteAsJsonAsync(new JsonObject { ["error"] = "this server needs its access token: send 'Authorization: Bearer TOKEN'" });
+                    return;
+                }
+                await next(context);
+            });
+        }
+        app.UseRateLimiter();
+
         app.MapGet("/", () => Results.Text(WebSite.Page, "text/html; charset=utf-8"));
         app.MapGet("/index.html", () => Results.Text(WebSite.Page, "text/html; charset=utf-8"));
         app.MapGet("/api/health", () => Results.Json(new JsonObject
@@ -113,11 +158,34 @@ public sealed class SegmentationServer : IAsyncDisposable
                 app.MapGet("/" + file, () => Results.File(path, WebSite.ContentType(file)));
             }
         }
-        app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options));
+        app.MapPost("/api/segment", (HttpContext context) => server.Segment(context, options)).RequireRateLimiting(PerClient);
         app.MapFallback((HttpContext c) => Error(c, 404, $"no such endpoint: {c.Request.Method} {c.Request.Path}"));
 
         await app.StartAsync();
         return server;
+    }
+
+    private const string PerClient = "per-client";
+
+    /// <summary>
+    /// Whether the request carries the token. Both sides are hashed first and compared with
+    /// <see cref="CryptographicOperations.FixedTimeEquals"/>: the time taken does not depend on where, or whether, a
+    /// wrong token differs (nor on its length).
+    /// </summary>
+    private static bool Authorized(HttpRequest request, byte[] expectedHash)
+    {
+        var header = request.Headers.Authorization.FirstOrDefault() ?? "";
+        var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), expectedHash);
+    }
+
+    /// <summary>A PEM certificate with its PEM key (or one PEM file holding both).</summary>
+    public static X509Certificate2 LoadCertificate(string certificatePath, string? keyPath)
+    {
+        foreach (var p in new[] { certificatePath, keyPath })
+            if (p != null && !File.Exists(p)) throw new FileNotFoundException($"{p}: no such file");
+        try { return X509Certificate2.CreateFromPemFile(certificatePath, keyPath); }
+        catch (CryptographicException e) { throw new InvalidDataException($"{certificatePath}: not a PEM certificate with its private key ({e.Message})"); }
     }
 
     private async Task Segment(HttpContext context, ServeOptions options)

@@ -24,6 +24,24 @@ public sealed record ServeOptions
     /// <summary>Average over flips (4 forward passes per image).</summary>
     public bool TestTimeAugmentation { get; init; }
 
-    /// <summary>Print one line per request on stderr.</summary>
+    /// <summary>Print one line per request on stderr (method, path, status, time: no file names, no client addresses).</summary>
     public bool LogRequests { get; init; } = true;
+
+    /// <summary>
+    /// The access token every <c>/api/</c> request must carry as <c>Authorization: Bearer TOKEN</c> (null: none, the
+    /// loopback default). The page and the network's files for its browser mode are served without it.
+    /// </summary>
+    public string? Token { get; init; }
+
+    /// <summary>A PEM certificate and its PEM private key: Kestrel serves HTTPS with them (the URLs say https://).</summary>
+    public string? CertificatePath { get; init; }
+    public string? KeyPath { get; init; }
+
+    /// <summary>
+    /// Segmentations per minute each client address may ask for, as a token bucket of <see cref="RateBurst"/>
+    /// (refilled every second, so a steady client gets RatePerMinute / 60 a second); more get 429 with Retry-After.
+    /// The defaults are far above what a person at the page sends.
+    /// </summary>
+    public int RatePerMinute { get; init; } = 600;
+    public int RateBurst { get; init; } = 60;
 }
