@@ -23,13 +23,13 @@ public sealed record KnownAnswerResult(string Engine, string Model, int Batch, i
 
 /// <summary>
 /// The known-answer check that makes a wrong network impossible to use silently. Before a process first runs a
-/// network through an engine, the bundled weights of MALUNet and EGE-UNet (for the torch engine; MALUNet's ONNX export
-/// for ONNX Runtime) compute a fixed batch of two images, and their outputs must be within 1e-4 of the answers shipped
-/// in <c>weights/known-answers.safetensors</c>, else <see cref="KnownAnswerException"/>. The answers were computed
+/// network through an engine, bundled weights compute a fixed batch of two images through that engine (the torch
+/// engine: MALUNet's, or EGE-UNet's for EGE-UNet networks; ONNX Runtime: MALUNet's ONNX export), and the outputs
+/// must be within 1e-4 of the answers shipped in <c>weights/known-answers.safetensors</c>, else
+/// <see cref="KnownAnswerException"/>. <c>malunet doctor</c> runs every answer. The answers were computed
 /// in float64 (libtorch's double kernels, which never go through oneDNN or the float vector kernels in question),
 /// and a test recomputes them from the shipped weights; the golden tests show that the float64 network equals the
-/// official code. The input is generated (a fixed xorshift pattern of bytes, preprocessed as every image is), so
-/// only the answers ship: MALUNet's whole output at 64x64, and every fourth row and column at 256x256 (EGE-UNet,
+/// official code. The input is generated (<see cref="Input"/>), so only the answers ship: MALUNet's whole output at 64x64, and every fourth row and column at 256x256 (EGE-UNet,
 /// whose bundled weights answer nothing but 0 at smaller sizes, and MALUNet's ONNX export, fixed to 256x256).
 /// </summary>
 public static class KnownAnswers
