@@ -6,13 +6,13 @@ namespace Malunet.Tests.Cli;
 /// <summary><c>malunet serve</c> as a user starts it: prints its address, answers, stops cleanly on Ctrl-C.</summary>
 public class ServeCliTests
 {
-    [Fact]
-    public async Task Serve_prints_its_address_answers_and_stops_on_ctrl_c()
+    /// <summary>Starts `malunet serve ARGS` on a free loopback port; returns the process, the address it printed and its stderr.</summary>
+    private static async Task<(Process Process, string Url, Task<string> Stderr)> Serve(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--quiet" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--quiet" }.Concat(args))
             psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        var p = Process.Start(psi)!;
         var address = new TaskCompletionSource<string>();
         p.OutputDataReceived += (_, e) =>
         {
@@ -20,27 +20,68 @@ public class ServeCliTests
         };
         var stderr = p.StandardError.ReadToEndAsync();
         p.BeginOutputReadLine();
+        return (p, await address.Task.WaitAsync(TimeSpan.FromMinutes(2)), stderr);
+    }
+
+    private static void Stop(Process p)
+    {
+        using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
+        if (!p.WaitForExit(60_000)) p.Kill(true);
+    }
+
+    [Fact]
+    public async Task Serve_prints_its_address_answers_and_stops_on_ctrl_c()
+    {
+        var (p, url, stderr) = await Serve();
+        using var _ = p;
         try
         {
-            var url = await address.Task.WaitAsync(TimeSpan.FromMinutes(2));
             using var client = new HttpClient();
             Assert.Contains("\"ok\"", await client.GetStringAsync(url + "/api/health"));
             Assert.Contains("id=\"threshold\"", await client.GetStringAsync(url + "/"));
         }
-        finally
-        {
-            using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
-            if (!p.WaitForExit(60_000)) p.Kill(true);
-        }
+        finally { Stop(p); }
         Assert.Equal(0, p.ExitCode);
         var err = await stderr;
         Assert.Contains("using the bundled weights", err);
         Assert.Contains("malunet serve: stopped", err);
     }
 
+    [Fact]
+    public async Task Serve_with_a_token_file_refuses_requests_without_it_and_answers_those_with_it()
+    {
+        var tokenFile = Path.Combine(Path.GetTempPath(), $"malunet-token-{Guid.NewGuid():N}.txt");
+        const string token = "cli-token-0123456789abcdef";
+        File.WriteAllText(tokenFile, token + "\n");
+        var (p, url, _) = await Serve("--token-file", tokenFile);
+        using var _p = p;
+        try
+        {
+            var image = Path.Combine(SharedData.Root, "data", "isic2017_fullres", "images", "ISIC_0014600.jpg");
+            using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            HttpRequestMessage Upload()
+            {
+                var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(image)), "image", "ISIC_0014600.jpg" } };
+                return new HttpRequestMessage(HttpMethod.Post, url + "/api/segment") { Content = form };
+            }
+            using (var refused = await client.SendAsync(Upload())) Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+            using var request = Upload();
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var answered = await client.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, answered.StatusCode);
+            Assert.Contains("\"area_px\"", await answered.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            Stop(p);
+            File.Delete(tokenFile);
+        }
+    }
+
     [Theory]
     [InlineData("--queue", "0", "--queue must be at least 1")]
     [InlineData("--urls", "ftp://x", "--urls must be an http:// address")]
+    [InlineData("--rate-limit", "0", "--rate-limit and --rate-burst must be at least 1")]
     [InlineData("--max-upload-mb", "-1", "--max-upload-mb must be positive")]
     [InlineData("--threshold", "1", "--threshold must be in (0, 1)")]
     public void Bad_serve_options_are_one_line_and_exit_2(string option, string value, string message)
