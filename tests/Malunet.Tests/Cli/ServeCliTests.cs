@@ -10,13 +10,14 @@ public class ServeCliTests
     private static async Task<(Process Process, string Url, Task<string> Stderr)> Serve(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--quiet" }.Concat(args))
+        var urls = args.Contains("--https-cert") ? "https://127.0.0.1:0" : "http://127.0.0.1:0";
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Malunet.Cli.dll"), "serve", "--urls", urls, "--quiet" }.Concat(args))
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var address = new TaskCompletionSource<string>();
         p.OutputDataReceived += (_, e) =>
         {
-            if (e.Data != null && Regex.Match(e.Data, @"open (http://127\.0\.0\.1:\d+)") is { Success: true } m) address.TrySetResult(m.Groups[1].Value);
+            if (e.Data != null && Regex.Match(e.Data, @"open (https?://127\.0\.0\.1:\d+)") is { Success: true } m) address.TrySetResult(m.Groups[1].Value);
         };
         var stderr = p.StandardError.ReadToEndAsync();
         p.BeginOutputReadLine();
@@ -75,6 +76,45 @@ public class ServeCliTests
         {
             Stop(p);
             File.Delete(tokenFile);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_over_https_with_a_token_answers_and_a_client_past_its_burst_gets_429()
+    {
+        var folder = Directory.CreateTempSubdirectory("malunet-tls-").FullName;
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(folder, "cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        const string token = "tls-token-0123456789abcdef";
+        var (p, url, _) = await Serve("--https-cert", Path.Combine(folder, "cert.pem"), "--https-key", Path.Combine(folder, "key.pem"),
+                                      "--token", token, "--rate-burst", "1", "--rate-limit", "1");
+        using var _p = p;
+        try
+        {
+            Assert.StartsWith("https://", url);
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, c, _, _) => c?.Thumbprint == certificate.Thumbprint };
+            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(2) };
+            var image = Path.Combine(SharedData.Root, "data", "isic2017_fullres", "images", "ISIC_0014600.jpg");
+            HttpRequestMessage Upload()
+            {
+                var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(image)), "image", "ISIC_0014600.jpg" } };
+                var m = new HttpRequestMessage(HttpMethod.Post, url + "/api/segment") { Content = form };
+                m.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                return m;
+            }
+            using (var first = await client.SendAsync(Upload())) Assert.Equal(System.Net.HttpStatusCode.OK, first.StatusCode);
+            using var second = await client.SendAsync(Upload());
+            Assert.Equal((System.Net.HttpStatusCode)429, second.StatusCode);
+            Assert.NotNull(second.Headers.RetryAfter);
+        }
+        finally
+        {
+            Stop(p);
+            Directory.Delete(folder, true);
         }
     }
 
