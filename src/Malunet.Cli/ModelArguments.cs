@@ -16,7 +16,7 @@ public sealed class ModelArguments
     };
     public Option<string?> CList { get; } = new("--c-list") { Description = "Stage widths, comma-separated (malunet default: 8,16,24,32,48,64)" };
     public Option<string> SplitAtt { get; } = new("--split-att") { Description = "Channel-attention heads: fc or conv", DefaultValueFactory = _ => "fc" };
-    public Option<bool> Bridge { get; } = new("--bridge") { Description = "Use the SC attention bridge: true or false", DefaultValueFactory = _ => true };
+    public Option<bool> Bridge { get; } = new("--bridge") { Description = "Use the SC attention bridge: true or false", HelpName = "true|false", DefaultValueFactory = _ => true };
     public Option<string> BridgeOrder { get; } = new("--bridge-order") { Description = "sab-first (paper) or cab-first", DefaultValueFactory = _ => "sab-first" };
     public Option<int> NumClasses { get; } = new("--num-classes") { Description = "1: binary lesion masks (0/255) and a sigmoid, as the paper; K >= 2: masks of class indices 0..K-1 (8-bit gray or palette PNG; 0 is the background) and a softmax", DefaultValueFactory = _ => 1 };
     public Option<int> InputChannels { get; } = new("--input-channels") { Description = "Input channels", DefaultValueFactory = _ => 3 };

@@ -28,7 +28,10 @@ public sealed class RecipeArguments
     public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Leave out unpaired or unreadable files (listed) instead of stopping" };
     public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Network input size, a multiple of 32 (default 256); it travels with the weights" };
     public Option<string?> MaskSuffix { get; } = new("--mask-suffix") { Description = "Pair image X with mask X<SUFFIX> only (default: _segmentation, _Segmentation, _lesion, _mask, _gt or the same name)" };
-    public Option<string?> CacheDir { get; } = new("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
+    public Option<string?> CacheDir { get; } = new("--cache-dir") { Description = CacheDirDescription };
+
+    /// <summary>Where the cache goes by default (<see cref="Malunet.Data.ImageCache.DefaultFolder"/>), for every verb's --cache-dir.</summary>
+    public const string CacheDirDescription = "Where decoded images are cached (default $MALUNET_CACHE, else $XDG_CACHE_HOME/malunet, else ~/.cache/malunet)";
     public Option<string?> Config { get; } = new("--config") { Description = "JSON config file (keys as in a run's config.json); flags override it" };
     public Option<string?> Init { get; } = new("--init") { Description = "Fine-tune: start from these weights (our checkpoint, an official .pth, or 'bundled' for the bundled weights of --model) instead of a random initialisation" };
 

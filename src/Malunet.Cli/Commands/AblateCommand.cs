@@ -19,13 +19,13 @@ public static class AblateCommand
     {
         var device = new DeviceArguments();
         var data = new Option<string>("--data") { Description = "Dataset folder (as for train)", Required = true };
-        var split = new Option<string?>("--split") { Description = "JSON split file (as for train); without it --split-ratio 0.7 and --seed" };
+        var split = new Option<string?>("--split") { Description = "JSON split file (as for train); without it a 7:3 split made with --seed" };
         var models = new Option<string>("--models") { Description = "Comma-separated architectures, e.g. basicunet,bu-dga,malunet", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "Epochs per model", DefaultValueFactory = _ => 300 };
         var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 8 };
         var seed = new Option<long>("--seed") { Description = "Seed for split, initialisation, order and augmentation", DefaultValueFactory = _ => 42 };
         var limit = new Option<int?>("--limit") { Description = "Quick checks: only the first N training images and N/4 validation and test images" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Where decoded images are cached (default ~/.cache/malunet)" };
+        var cacheDir = new Option<string?>("--cache-dir") { Description = RecipeArguments.CacheDirDescription };
         var output = new Option<string>("--out") { Description = "Folder for the runs and the tables", Required = true };
         var cmd = new Command("ablate", "Train and test several architectures with the same recipe; write table.md, table.csv and pareto.png");
         foreach (var o in new Option[] { data, split, models, epochs, batch, seed, limit, cacheDir, output }) cmd.Options.Add(o);

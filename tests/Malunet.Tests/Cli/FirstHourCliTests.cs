@@ -27,4 +27,14 @@ public class FirstHourCliTests
         foreach (var verb in new[] { "train", "evaluate", "predict", "export", "serve", "doctor" })
             Assert.Contains($"  {verb} ", r.Stdout);
     }
+
+    [Fact]
+    public void Help_says_what_each_option_takes()
+    {
+        Assert.Contains("--bridge <true|false>", CliRunner.Run("info", "--help").Stdout);
+        var ablate = CliRunner.Run("ablate", "--help").Stdout;
+        Assert.DoesNotContain("--split-ratio", ablate); // ablate has no such option
+        Assert.Contains("$MALUNET_CACHE", ablate);
+        Assert.Contains("$XDG_CACHE_HOME", CliRunner.Run("train", "--help").Stdout);
+    }
 }
