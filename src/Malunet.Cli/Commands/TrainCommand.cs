@@ -58,16 +58,28 @@ public static class TrainCommand
 
             Check(c, fresh: resumeDir == null);
 
-            var outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
+            bool fresh = resumeDir == null;
+            TrainingOutcome outcome;
+            try
             {
-                rep.Info($"run folder: {run.Root}");
-                try { return new Trainer(c, run, rep).Run(resumeDir != null, cancel); }
-                catch (DataProblemsException e)
+                outcome = RunStoppable(cancel => ProgressReporter.Run(rep =>
                 {
-                    foreach (var p in e.Problems) Console.Error.WriteLine($"malunet: {p}");
-                    throw;
-                }
-            }));
+                    rep.Info($"run folder: {run.Root}");
+                    try { return new Trainer(c, run, rep).Run(resumeDir != null, cancel); }
+                    catch (DataProblemsException e)
+                    {
+                        foreach (var p in e.Problems) Console.Error.WriteLine($"malunet: {p}");
+                        throw;
+                    }
+                }));
+            }
+            catch (Exception) when (fresh && !File.Exists(run.LastCheckpoint))
+            {
+                // A fresh run that stopped before its first checkpoint (no data, a bad file, a bad split) leaves no
+                // empty run folder behind.
+                run.DeleteIfEmpty();
+                throw;
+            }
             Console.WriteLine($"done: {outcome.EpochsRun} epoch(s) run, best epoch {outcome.BestEpoch + 1}; run folder {outcome.RunFolder}");
             return 0;
         });

@@ -34,6 +34,23 @@ public sealed class RunFolder
     public string Root { get; }
     public RunFolder(string root) { Root = Path.GetFullPath(root); Directory.CreateDirectory(Path.Combine(Root, "checkpoints")); }
 
+    /// <summary>
+    /// Removes the folder if nothing but what a start writes is in it (no checkpoint): a run that failed before its
+    /// first epoch leaves nothing behind. A folder with anything else in it is left alone.
+    /// </summary>
+    public void DeleteIfEmpty()
+    {
+        try
+        {
+            if (Directory.EnumerateFiles(Path.Combine(Root, "checkpoints")).Any()) return;
+            var startFiles = new[] { ConfigPath, SplitPath, LogPath };
+            if (Directory.EnumerateFileSystemEntries(Root).Any(e => e != Path.Combine(Root, "checkpoints") && !startFiles.Contains(e))) return;
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
     public string ConfigPath => Path.Combine(Root, "config.json");
     public string SplitPath => Path.Combine(Root, "split.json");
     public string MetricsPath => Path.Combine(Root, "metrics.csv");

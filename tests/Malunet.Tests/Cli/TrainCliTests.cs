@@ -23,11 +23,17 @@ public class TrainCliTests : TempFolderTest
     }
 
     [Fact]
-    public void Missing_data_folder_is_named()
+    public void Missing_or_empty_data_folder_is_named_and_leaves_no_run_folder()
     {
         var r = CliRunner.Run("train", "--data", Path.Combine(dir, "nowhere"), "--out", Path.Combine(dir, "x"));
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("nowhere", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "x")), "a run folder was left behind");
+        Directory.CreateDirectory(Path.Combine(dir, "empty"));
+        r = CliRunner.Run("train", "--data", Path.Combine(dir, "empty"), "--out", Path.Combine(dir, "y"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no known dataset layout", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "y")), "a run folder was left behind");
     }
 
     [Fact]
