@@ -90,6 +90,9 @@ public static class ModelCheckpoint
             }
             return new WeightsFile(path, WeightsKind.Safetensors, tensors, null, meta);
         }
+        // Named .safetensors but not one: say so, rather than that it is not a PyTorch file.
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"{path}: not a safetensors file (no valid header: damaged, truncated or another format)");
         return new WeightsFile(path, WeightsKind.PyTorch, PyTorchPth.LoadStateDict(path), null, new Dictionary<string, string>());
     }
 

@@ -84,6 +84,12 @@ public class InfoPredictExportCliTests : TempFolderTest
         Assert.Equal(1, w.ExitCode);
         Assert.Contains("w.pth", w.Stderr);
         Assert.Single(w.Stderr.Trim().Split('\n'));
+
+        var junk = Path.Combine(dir, "w.safetensors");
+        File.WriteAllText(junk, "garbage that is not a safetensors header");
+        var j = CliRunner.Run("predict", "--weights", junk, "--input", odd, "--output", Path.Combine(dir, "o.npy"));
+        Assert.Equal(1, j.ExitCode);
+        Assert.Equal($"malunet: error: {junk}: not a safetensors file (no valid header: damaged, truncated or another format)", j.Stderr.Trim());
     }
 
     [Fact]
