@@ -83,21 +83,16 @@ public class ServeCliTests
     public async Task Serve_over_https_with_a_token_answers_and_a_client_past_its_burst_gets_429()
     {
         var folder = Directory.CreateTempSubdirectory("malunet-tls-").FullName;
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", rsa,
-            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        File.WriteAllText(Path.Combine(folder, "cert.pem"), certificate.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(folder, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        var (certificate, certPath, keyPath) = Malunet.Tests.Serve.TestCertificate.Write(folder);
+        using var _c = certificate;
         const string token = "tls-token-0123456789abcdef";
-        var (p, url, _) = await Serve("--https-cert", Path.Combine(folder, "cert.pem"), "--https-key", Path.Combine(folder, "key.pem"),
+        var (p, url, _) = await Serve("--https-cert", certPath, "--https-key", keyPath,
                                       "--token", token, "--rate-burst", "1", "--rate-limit", "1");
         using var _p = p;
         try
         {
             Assert.StartsWith("https://", url);
-            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, c, _, _) => c?.Thumbprint == certificate.Thumbprint };
-            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(2) };
+            using var client = Malunet.Tests.Serve.TestCertificate.TrustingOnly(certificate);
             var image = Path.Combine(SharedData.Root, "data", "isic2017_fullres", "images", "ISIC_0014600.jpg");
             HttpRequestMessage Upload()
             {

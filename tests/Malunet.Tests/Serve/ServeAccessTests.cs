@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Malunet.Cli.Commands;
 using Malunet.Tests.Web;
@@ -75,29 +73,16 @@ public class ServeAccessTests : TempFolderTest
     [Fact]
     public async Task Https_with_a_pem_certificate_serves_the_api_encrypted()
     {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var certPath = Path.Combine(dir, "cert.pem");
-        var keyPath = Path.Combine(dir, "key.pem");
-        File.WriteAllText(certPath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, rsa.ExportPkcs8PrivateKeyPem());
-
+        var (certificate, certPath, keyPath) = TestCertificate.Write(dir);
+        using var _ = certificate;
         var (server, service) = await ServerFixture.Start(ServerFixture.Options with { Urls = "https://127.0.0.1:0", CertificatePath = certPath, KeyPath = keyPath, Token = Token });
         try
         {
             var address = server.Addresses.Single();
             Assert.StartsWith("https://", address);
             string? seen = null;
-            using var handler = new HttpClientHandler
-            {
-                // Trust exactly the certificate made above.
-                ServerCertificateCustomValidationCallback = (_, cert, _, _) => (seen = cert?.Thumbprint) == certificate.Thumbprint,
-            };
-            using var client = new HttpClient(handler) { BaseAddress = new Uri(address.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(2) };
+            using var client = TestCertificate.TrustingOnly(certificate, t => seen = t);
+            client.BaseAddress = new Uri(address.TrimEnd('/') + "/");
             var (status, body, _) = await Post(client, Token);
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.True(body["area_px"]!.GetValue<long>() > 0);
