@@ -139,16 +139,9 @@ public static class ImageDecoder
     /// <summary>The gray value of a colour pixel (ITU-R BT.601 weights, rounded): how colour masks are read.</summary>
     internal static byte Luminance(byte r, byte g, byte b) => (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
 
-    private static SKCodec OpenCodec(string path)
-    {
-        CheckFile(path);
-        var codec = SKCodec.Create(path, out var result);
-        if (codec == null)
-        {
-            throw new InvalidDataException(new FileInfo(path).Length == 0 ? $"{path}: empty file" : $"{path}: {Unreadable(result)}");
-        }
-        return codec;
-    }
+    /// <summary>Skia's codec for a file its caller has checked (<see cref="CheckFile"/>, through <see cref="ReadTiff"/>).</summary>
+    private static SKCodec OpenCodec(string path) =>
+        SKCodec.Create(path, out var result) ?? throw new InvalidDataException($"{path}: {Unreadable(result)}");
 
     private static SKCodec OpenCodec(byte[] data, string name)
     {
@@ -272,19 +265,14 @@ public static class ImageDecoder
 
     private static (Image8 Mask, int OriginalWidth, int OriginalHeight, long NonBinary) DecodeMask(string path, int width, int height)
     {
-        if (ReadTiff(path, 1) is { } gray)
-        {
-            long grayNonBinary = gray.Pixels.LongCount(v => v != 0 && v != 255);
-            return (width > 0 ? Resize(gray, width, height) : gray, gray.Width, gray.Height, grayNonBinary);
-        }
+        // A mask decoded whole (TIFF, colour or rotated files): counted, then resized.
+        (Image8, int, int, long) FromFull(Image8 full) =>
+            (width > 0 ? Resize(full, width, height) : full, full.Width, full.Height, full.Pixels.LongCount(v => v != 0 && v != 255));
+        if (ReadTiff(path, 1) is { } tiff) return FromFull(tiff);
         using var codec = OpenCodec(path);
         CheckPixelLimit(path, codec.Info.Width, codec.Info.Height);
         if (codec.Info.ColorType != SKColorType.Gray8 || codec.EncodedOrigin != SKEncodedOrigin.TopLeft)
-        {
-            var full = Decode(codec, path, 1, 0, 0);
-            long nb = full.Pixels.LongCount(v => v != 0 && v != 255);
-            return (width > 0 ? Resize(full, width, height) : full, full.Width, full.Height, nb);
-        }
+            return FromFull(Decode(codec, path, 1, 0, 0));
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Gray8, SKAlphaType.Opaque);
         using var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
