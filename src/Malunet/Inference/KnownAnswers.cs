@@ -151,9 +151,10 @@ public static class KnownAnswers
 
     /// <summary>
     /// Once per process: ONNX Runtime's answers, or <see cref="KnownAnswerException"/>. <paramref name="bundled"/>
-    /// is the engine being opened when it runs the bundled export itself (no second session is then opened).
+    /// gives the engine being opened when it runs the bundled export itself (no second session is then opened); it is
+    /// asked only while the check has not passed (it compares the model with the bundled file).
     /// </summary>
-    public static void EnsureOnnx(OnnxEngine? bundled = null) => Ensure("onnx", () => RunOnnx(bundled));
+    public static void EnsureOnnx(Func<OnnxEngine?>? bundled = null) => Ensure("onnx", () => RunOnnx(bundled?.Invoke()));
 
     /// <summary>Whether <paramref name="onnxModel"/> (a file's bytes) is the bundled export of one of the ONNX cases.</summary>
     public static bool IsBundledOnnx(ReadOnlySpan<byte> onnxModel)

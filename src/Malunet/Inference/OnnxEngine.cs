@@ -56,7 +56,7 @@ public sealed class OnnxEngine : IInferenceEngine
         var outputShape = session.OutputMetadata[output].Dimensions;
         Classes = outputShape.Length == 4 && outputShape[1] > 0 ? outputShape[1] : 1;
         if (isBundled == null) return;
-        try { KnownAnswers.EnsureOnnx(isBundled() ? this : null); }
+        try { KnownAnswers.EnsureOnnx(() => isBundled() ? this : null); }
         catch { Dispose(); throw; }
     }
 
