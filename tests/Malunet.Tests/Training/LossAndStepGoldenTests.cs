@@ -101,7 +101,7 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
             double diff = TensorAssert.MaxAbsDiff(p.grad!, want), scale = want.abs().max().item<float>();
             Assert.True(double.IsFinite(diff), $"{name}: gradient is not finite");
             sq += p.grad!.to(float64).pow(2).sum().item<double>();
-            if (AnalyticallyZeroGradient(name))
+            if (AnalyticallyZeroGradients.Has(model, name))
             {
                 double largest = p.grad!.abs().max().item<float>();
                 if (largest > 1e-6 || scale > 1e-6) failures.Add($"{name}: analytically zero gradient is {largest:E2} (official {scale:E2})");
@@ -112,7 +112,7 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
             worstRel = Math.Max(worstRel, diff / scale);
             if (diff > gradRtol * scale) failures.Add($"{name}: gradient max |diff| {diff:E2} > {gradRtol:E0} x {scale:E2}");
         }
-        Assert.Equal(6, parameters.Count(p => AnalyticallyZeroGradient(p.name)));
+        Assert.Equal(6, parameters.Count(p => AnalyticallyZeroGradients.Has(model, p.name)));
         double norm = Math.Sqrt(sq), normWant = SharedData.Expected["train_step"]!["grad_global_l2_norm"]!.GetValue<double>();
         output.WriteLine($"gradients: worst per-tensor relative |diff| {worstRel:E3}; global norm {norm:R} vs {normWant:R}");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
@@ -126,7 +126,7 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         long compared = 0;
         foreach (var (name, p) in parameters)
         {
-            if (AnalyticallyZeroGradient(name)) continue;
+            if (AnalyticallyZeroGradients.Has(model, name)) continue;
             var mask = gradsWant[name].abs().ge(Math.Max(1e-6, bounds[name]));
             long count = mask.sum().item<long>();
             compared += count;
@@ -144,7 +144,7 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         using (no_grad())
                 foreach (var (name, p) in parameters)
                 {
-                    var keep = AnalyticallyZeroGradient(name) ? zeros_like(p, dtype: ScalarType.Bool) : gradsWant[name].abs().ge(Math.Max(1e-6, bounds[name]));
+                    var keep = AnalyticallyZeroGradients.Has(model, name) ? zeros_like(p, dtype: ScalarType.Bool) : gradsWant[name].abs().ge(Math.Max(1e-6, bounds[name]));
                     p.copy_(where(keep, p, afterWant[name]));
                 }
         model.eval();
@@ -160,8 +160,4 @@ public class LossAndStepGoldenTests(ITestOutputHelper output)
         output.WriteLine($"{what}: {got:R} vs official {want:R}, |diff| {Math.Abs(got - want):E2}");
         Assert.True(Math.Abs(got - want) <= tolerance, $"{what}: {got:R} vs official {want:R}, |diff| {Math.Abs(got - want):E2} > {tolerance:E0}");
     }
-
-    /// <summary>The EA blocks' conv1.bias (encoder stages 4-6, decoder stages 1-3): analytically zero gradients.</summary>
-    private static bool AnalyticallyZeroGradient(string name) =>
-        System.Text.RegularExpressions.Regex.IsMatch(name, @"^(encoder[456]\.0|decoder[123]\.1)\.conv1\.bias$");
 }
