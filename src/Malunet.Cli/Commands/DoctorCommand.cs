@@ -50,7 +50,7 @@ public static class DoctorCommand
         Console.WriteLine($"TurboJPEG      {(TurboJpeg.Available ? "present (libturbojpeg.so.0): full-resolution JPEGs decode 1.5-5x faster" : "absent: SkiaSharp decodes JPEGs (same pixels; apt-get install libturbojpeg0 for speed)")}");
         Console.WriteLine("known answers  (each engine must be within 1e-4 of answers computed in float64)");
         var runs = new List<(string Engine, Func<KnownAnswerResult[]> Run)>();
-        if (torchError == null) runs.Add(("torch", () => KnownAnswers.RunTorch(torch.CPU)));
+        if (torchError == null) runs.Add(("torch", () => TorchKnownAnswers.Run(torch.CPU)));
         runs.Add(("onnx", () => KnownAnswers.RunOnnx()));
         foreach (var (engine, run) in runs)
         {

@@ -48,13 +48,13 @@ public sealed class BatchStream(IReadOnlyList<CachedSample> data, int batchSize,
     {
         int start = batchIndex * batchSize, count = Math.Min(batchSize, data.Count - start);
         var samples = Enumerable.Range(start, count).Select(p => data[order[p]]).ToList();
-        if (!augment) return new Batch(Preprocessing.Images(samples), Preprocessing.Masks(samples), samples);
+        if (!augment) return new Batch(TensorBatches.Images(samples), TensorBatches.Masks(samples), samples);
         int s = samples[0].Size, plane = s * s;
         if (scratchImage.Length != 3 * plane) { scratchImage = new float[3 * plane]; scratchMask = new float[plane]; }
         var images = empty(count, 3, s, s);
         var masks = empty(count, 1, s, s);
-        var imageSpan = Preprocessing.FloatSpan(images);
-        var maskSpan = Preprocessing.FloatSpan(masks);
+        var imageSpan = TensorBatches.FloatSpan(images);
+        var maskSpan = TensorBatches.FloatSpan(masks);
         for (int i = 0; i < count; i++)
         {
             Preprocessing.Write(samples[i], scratchImage, scratchMask);

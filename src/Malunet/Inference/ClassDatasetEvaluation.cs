@@ -29,8 +29,8 @@ public static class ClassDatasetEvaluation
         {
             using var scope = NewDisposeScope();
             var decoded = batch.Select(b => b.Sample).ToList();
-            var y = engine.Run(Preprocessing.Images(decoded));
-            atNetworkSize.Add(y, Preprocessing.Masks(decoded));
+            var y = engine.Run(TensorBatches.Images(decoded));
+            atNetworkSize.Add(y, TensorBatches.Masks(decoded));
             return Enumerable.Range(0, batch.Count).Select(i => y[i].contiguous().data<float>().ToArray()).ToList();
         }
 

@@ -37,8 +37,8 @@ public static class DatasetEvaluation
         {
             using var scope = NewDisposeScope();
             var decoded = batch.Select(b => b.Sample).ToList();
-            var y = engine.Run(Preprocessing.Images(decoded));
-            var masks = Preprocessing.Masks(decoded);
+            var y = engine.Run(TensorBatches.Images(decoded));
+            var masks = TensorBatches.Masks(decoded);
             metrics.Add(y, masks);
             var probs = new float[batch.Count][];
             for (int i = 0; i < batch.Count; i++)

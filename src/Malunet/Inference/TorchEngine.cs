@@ -7,7 +7,7 @@ namespace Malunet.Inference;
 
 /// <summary>
 /// The TorchSharp network itself (eval mode, no gradients). Opening one runs the torch engine's known answers on the
-/// device first (<see cref="KnownAnswers.EnsureTorch"/>, once per process): a processor on which libtorch computes
+/// device first (<see cref="TorchKnownAnswers.Ensure"/>, once per process): a processor on which libtorch computes
 /// them wrong gets a <see cref="KnownAnswerException"/>, never an output.
 /// </summary>
 public sealed class TorchEngine : IInferenceEngine
@@ -17,7 +17,7 @@ public sealed class TorchEngine : IInferenceEngine
 
     public TorchEngine(SegmentationModel model, Device device)
     {
-        KnownAnswers.EnsureTorch(device, model.Options.Model);
+        TorchKnownAnswers.Ensure(device, model.Options.Model);
         this.model = model;
         this.device = device;
         model.to(device);
@@ -28,6 +28,16 @@ public sealed class TorchEngine : IInferenceEngine
     public int InputSize => model.InputSize;
     public int Classes => model.Options.NumClasses;
     public Tensor Run(Tensor batch) => Forward(model, device, batch);
+
+    public long[] Run(float[] batch, long[] shape, float[] probabilities)
+    {
+        using var scope = NewDisposeScope();
+        var x = empty(shape, float32);
+        batch.AsSpan(0, (int)x.numel()).CopyTo(Data.TensorBatches.FloatSpan(x));
+        var y = Run(x);
+        Data.TensorBatches.FloatSpan(y).CopyTo(probabilities);
+        return y.shape;
+    }
 
     /// <summary>The engine's one call: <paramref name="model"/> (on <paramref name="device"/>, in eval mode) without gradients, the result on the CPU.</summary>
     internal static Tensor Forward(SegmentationModel model, Device device, Tensor batch)

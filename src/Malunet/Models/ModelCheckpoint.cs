@@ -73,7 +73,7 @@ public static class ModelCheckpoint
     public static WeightsFile Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such weights file");
-        if (Safetensors.LooksLike(path))
+        if (SafetensorsFile.LooksLike(path))
         {
             var (tensors, meta) = Safetensors.Read(path);
             if (meta.TryGetValue("format", out var f) && f == FormatTag && meta.TryGetValue("model_options", out var o))

@@ -20,7 +20,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public int InputSize { get; set; } = DefaultInputSize;
 
-    public const int DefaultInputSize = 256;
+    public const int DefaultInputSize = NetworkInput.DefaultSize;
 
     /// <summary>
     /// The output activation, one rule for every architecture: with one class a sigmoid (the paper's lesion

@@ -24,7 +24,7 @@ public static class Benchmark
 {
     public static Timing Forward(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {
-        KnownAnswers.EnsureTorch(device, model.Options.Model);
+        TorchKnownAnswers.Ensure(device, model.Options.Model);
         model.eval();
         var times = new List<double>();
         using var _ = no_grad();
@@ -59,7 +59,7 @@ public static class Benchmark
     /// <summary>Compute-only training steps (forward, BCE+Dice, backward, AdamW) on a fixed random batch.</summary>
     public static Timing TrainStep(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {
-        KnownAnswers.EnsureTorch(device, model.Options.Model);
+        TorchKnownAnswers.Ensure(device, model.Options.Model);
         model.train();
         var opt = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)));
         opt.To(device);

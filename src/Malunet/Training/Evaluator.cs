@@ -20,7 +20,7 @@ public static class Evaluator
                                        int batchSize = 8, double threshold = 0.5, ISegmentationLoss? loss = null,
                                        Action<int, int>? progress = null, Action<CachedSample, float[]>? probabilities = null)
     {
-        Inference.KnownAnswers.EnsureTorch(device, model.Options.Model);
+        Inference.TorchKnownAnswers.Ensure(device, model.Options.Model);
         int classes = model.Options.NumClasses;
         loss ??= ISegmentationLoss.For(classes);
         var metrics = IPooledMetrics.For(classes, threshold);

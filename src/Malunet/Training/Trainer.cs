@@ -48,7 +48,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         TorchRuntime.EnsureLoaded();
         if (config.Threads is { } t) set_num_threads(t);
         var device = TorchRuntime.ResolveDevice(config.Device);
-        Inference.KnownAnswers.EnsureTorch(device, config.Model.Model);
+        Inference.TorchKnownAnswers.Ensure(device, config.Model.Model);
         var (train, val, testIds) = PrepareData(resume);
         int testCount = testIds.Count;
         var (model, optimizer, state, history) = CreateModel(resume, device);
@@ -293,7 +293,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         model.eval();
-        var y = model.call(Preprocessing.Images(pick).to(device)).cpu();
+        var y = model.call(TensorBatches.Images(pick).to(device)).cpu();
         var preds = new List<byte[]>();
         for (int i = 0; i < pick.Count; i++)
             preds.Add((config.Model.NumClasses == 1 ? y[i, 0].ge(config.Threshold).to(ScalarType.Byte).mul(255) : y[i].argmax(0).to(ScalarType.Byte))

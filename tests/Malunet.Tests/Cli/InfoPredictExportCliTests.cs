@@ -51,13 +51,13 @@ public class InfoPredictExportCliTests : TempFolderTest
     {
         var io = SharedData.ReadGroup("io");
         var input = Path.Combine(dir, "x.npy");
-        NpyFile.Write(input, io["input"]);
+        NpyTensors.Write(input, io["input"]);
         foreach (var w in new[] { "weights_init.pth", "weights_init_plain.pth" })
         {
             var output = Path.Combine(dir, $"y_{w}.npy");
             var r = CliRunner.Run("predict", "--weights", SharedData.Fixture(w), "--input", input, "--output", output, "--batch-size", "1");
             Assert.True(r.ExitCode == 0, r.Stderr);
-            var y = NpyFile.Read(output);
+            var y = NpyTensors.Read(output);
             Assert.Equal(new long[] { 2, 1, 256, 256 }, y.shape);
             Assert.True(TensorAssert.MaxAbsDiff(y, io["output"]) <= 1e-4);
         }
@@ -71,7 +71,7 @@ public class InfoPredictExportCliTests : TempFolderTest
         Assert.Contains("none.npy", missing.Stderr);
 
         var odd = Path.Combine(dir, "odd.npy");
-        NpyFile.Write(odd, zeros(1, 3, 250, 250));
+        NpyTensors.Write(odd, zeros(1, 3, 250, 250));
         var r = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", odd, "--output", Path.Combine(dir, "o.npy"));
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("odd.npy", r.Stderr);
@@ -117,11 +117,11 @@ public class OnnxCliTests : TempFolderTest
         Assert.True(e.ExitCode == 0, e.Stderr);
         var io = SharedData.ReadGroup("io");
         var x = Path.Combine(dir, "x.npy");
-        NpyFile.Write(x, io["input"]);
+        NpyTensors.Write(x, io["input"]);
         var y = Path.Combine(dir, "y.npy");
         var p = CliRunner.Run("predict", "--engine", "onnx", "--weights", onnx, "--input", x, "--output", y);
         Assert.True(p.ExitCode == 0, p.Stderr);
-        Assert.True(TensorAssert.MaxAbsDiff(NpyFile.Read(y), io["output"]) <= 1e-4);
+        Assert.True(TensorAssert.MaxAbsDiff(NpyTensors.Read(y), io["output"]) <= 1e-4);
 
         var images = Path.Combine(dir, "out");
         var img = CliRunner.Run("predict", "--engine", "onnx", "--weights", onnx, "--input",
@@ -136,7 +136,7 @@ public class OnnxCliTests : TempFolderTest
         // 11 images in batches of 4: two buffers taken in turn, the last batch three images long.
         var x = Path.Combine(dir, "x11.npy");
         using var input = TorchSharp.torch.rand(11, 3, 64, 64).mul(255);
-        NpyFile.Write(x, input);
+        NpyTensors.Write(x, input);
         var y = Path.Combine(dir, "y11.npy");
         var r = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", y, "--batch-size", "4");
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -144,7 +144,7 @@ public class OnnxCliTests : TempFolderTest
         model.eval();
         using var _ = TorchSharp.torch.no_grad();
         using var expected = model.call(input);
-        using var got = NpyFile.Read(y);
+        using var got = NpyTensors.Read(y);
         Assert.Equal(new long[] { 11, 1, 64, 64 }, got.shape);
         TensorAssert.Close(expected, got, 1e-5, "streamed .npy against one pass");
     }
@@ -153,13 +153,13 @@ public class OnnxCliTests : TempFolderTest
     public void Onnx_engine_with_a_checkpoint_exports_it_in_memory_and_matches_the_torch_engine()
     {
         var x = Path.Combine(dir, "x.npy");
-        using (var input = TorchSharp.torch.rand(2, 3, 256, 256).mul(255)) NpyFile.Write(x, input);
+        using (var input = TorchSharp.torch.rand(2, 3, 256, 256).mul(255)) NpyTensors.Write(x, input);
         var viaOnnx = CliRunner.Run("predict", "--engine", "onnx", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", Path.Combine(dir, "onnx.npy"));
         Assert.True(viaOnnx.ExitCode == 0, viaOnnx.Stderr);
         var viaTorch = CliRunner.Run("predict", "--weights", SharedData.Fixture("weights_init.pth"), "--input", x, "--output", Path.Combine(dir, "torch.npy"));
         Assert.True(viaTorch.ExitCode == 0, viaTorch.Stderr);
-        using var a = NpyFile.Read(Path.Combine(dir, "onnx.npy"));
-        using var b = NpyFile.Read(Path.Combine(dir, "torch.npy"));
+        using var a = NpyTensors.Read(Path.Combine(dir, "onnx.npy"));
+        using var b = NpyTensors.Read(Path.Combine(dir, "torch.npy"));
         TensorAssert.Close(b, a, 1e-4, "ONNX Runtime against TorchSharp");
     }
 
@@ -167,7 +167,7 @@ public class OnnxCliTests : TempFolderTest
     public void Onnx_engine_without_weights_runs_the_bundled_onnx_model_as_the_in_memory_export_does()
     {
         var x = Path.Combine(dir, "x.npy");
-        using (var input = TorchSharp.torch.rand(3, 3, 256, 256).mul(255)) NpyFile.Write(x, input);
+        using (var input = TorchSharp.torch.rand(3, 3, 256, 256).mul(255)) NpyTensors.Write(x, input);
         var bundled = CliRunner.Run("predict", "--engine", "onnx", "--input", x, "--output", Path.Combine(dir, "bundled.npy"), "--batch-size", "2");
         Assert.True(bundled.ExitCode == 0, bundled.Stderr);
         Assert.Contains("malunet-isic2017.onnx", bundled.Stderr);

@@ -8,7 +8,7 @@ namespace Malunet.Tests.Data;
 public class ProbabilityResizeTests
 {
     private static float[] Read(string name) =>
-        NpyFile.Read(Path.Combine(SharedData.Root, "fixtures", "resize-reference", name)).data<float>().ToArray();
+        NpyTensors.Read(Path.Combine(SharedData.Root, "fixtures", "resize-reference", name)).data<float>().ToArray();
 
     [Theory]
     [InlineData("prob_576x767.npy", 767, 576)]

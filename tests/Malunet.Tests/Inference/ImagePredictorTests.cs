@@ -18,7 +18,7 @@ public class ImagePredictorTests
         var sample = plain.Load(image);
         var withTta = new ImagePredictor(engine, 256, tta: true).Predict(new[] { sample })[0];
 
-        var x = Preprocessing.Images(new[] { sample });
+        var x = TensorBatches.Images(new[] { sample });
         var sum = engine.Run(x).clone();
         foreach (var dims in new[] { new long[] { 3 }, new long[] { 2 }, new long[] { 2, 3 } })
             sum += engine.Run(x.flip(dims)).flip(dims);

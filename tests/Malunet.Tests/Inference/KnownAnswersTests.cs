@@ -27,7 +27,7 @@ public class KnownAnswersTests
     }
 
     private static IEnumerable<(string Model, int Size, int Stride)> Cases() =>
-        KnownAnswers.TorchCases.Concat(KnownAnswers.OnnxCases).Distinct().Select(c => (c.Model, c.Size, KnownAnswers.StrideFor(c.Size)));
+        TorchKnownAnswers.Cases.Concat(KnownAnswers.OnnxCases).Distinct().Select(c => (c.Model, c.Size, KnownAnswers.StrideFor(c.Size)));
 
     [Fact]
     public void Shipped_answers_are_the_float64_outputs_of_the_bundled_weights()
@@ -73,8 +73,8 @@ public class KnownAnswersTests
     [Fact]
     public void Both_engines_compute_their_known_answers_on_this_processor()
     {
-        var results = KnownAnswers.RunTorch(CPU).Concat(KnownAnswers.RunOnnx()).ToList();
-        Assert.Equal(KnownAnswers.TorchCases.Length + KnownAnswers.OnnxCases.Length, results.Count);
+        var results = TorchKnownAnswers.Run(CPU).Concat(KnownAnswers.RunOnnx()).ToList();
+        Assert.Equal(TorchKnownAnswers.Cases.Length + KnownAnswers.OnnxCases.Length, results.Count);
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }
 

@@ -10,7 +10,7 @@ public class NpyFileTests : TempFolderTest
     public void Header_is_numpy_v1_with_64_byte_alignment()
     {
         var p = Path.Combine(dir, "a.npy");
-        NpyFile.Write(p, arange(6, float32).reshape(2, 3));
+        NpyTensors.Write(p, arange(6, float32).reshape(2, 3));
         var b = File.ReadAllBytes(p);
         Assert.Equal(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 }, b[..8]);
         int headerLen = BitConverter.ToUInt16(b, 8);
@@ -27,24 +27,24 @@ public class NpyFileTests : TempFolderTest
     {
         var p = Path.Combine(dir, "b.npy");
         var t = randn(2, 3, 32, 32);
-        NpyFile.Write(p, t);
-        var back = NpyFile.Read(p);
+        NpyTensors.Write(p, t);
+        var back = NpyTensors.Read(p);
         Assert.Equal(t.shape, back.shape);
         Assert.True(t.allclose(back, rtol: 0, atol: 0));
-        NpyFile.Write(p, arange(5, float32));
-        Assert.Equal(new long[] { 5 }, NpyFile.Read(p).shape);
+        NpyTensors.Write(p, arange(5, float32));
+        Assert.Equal(new long[] { 5 }, NpyTensors.Read(p).shape);
     }
 
     [Fact]
     public void Truncated_and_foreign_files_are_clear_errors()
     {
         var p = Path.Combine(dir, "c.npy");
-        NpyFile.Write(p, randn(4, 4));
+        NpyTensors.Write(p, randn(4, 4));
         var b = File.ReadAllBytes(p);
         File.WriteAllBytes(p, b[..(b.Length - 8)]);
-        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => NpyFile.Read(p)).Message);
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => NpyTensors.Read(p)).Message);
         File.WriteAllText(p, "not numpy");
-        Assert.Contains("not a .npy", Assert.Throws<InvalidDataException>(() => NpyFile.Read(p)).Message);
+        Assert.Contains("not a .npy", Assert.Throws<InvalidDataException>(() => NpyTensors.Read(p)).Message);
     }
 
     /// <summary>Writes a 3 x 2 x 2 array of <paramref name="descr"/> with the given raw element bytes.</summary>
@@ -88,7 +88,7 @@ public class NpyFileTests : TempFolderTest
         using var f = new FileStream(p, FileMode.Open, FileAccess.Read);
         var rows = new float[8];
         NpyFile.ReadRowsAsFloat32(f, header, 1, rows);
-        var expected = NpyFile.Read(p).to(float32)[1..3].contiguous().data<float>().ToArray();
+        var expected = NpyTensors.Read(p).to(float32)[1..3].contiguous().data<float>().ToArray();
         Assert.Equal(expected, rows);
         var tooFar = new float[8];
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => NpyFile.ReadRowsAsFloat32(f, header, 2, tooFar)).Message);

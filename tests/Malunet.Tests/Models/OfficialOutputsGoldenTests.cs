@@ -48,7 +48,7 @@ public class OfficialOutputsGoldenTests
             _ => new ModelOptions(),
         };
         var model = ModelCheckpoint.Load(Path.Combine(dir, "weights.pth"), options);
-        return (model, NpyFile.Read(Path.Combine(dir, "input.npy")), NpyFile.Read(Path.Combine(dir, "output.npy")));
+        return (model, NpyTensors.Read(Path.Combine(dir, "input.npy")), NpyTensors.Read(Path.Combine(dir, "output.npy")));
     }
 
     private static IInferenceEngine Engine(SegmentationModel model, string engine) =>

@@ -28,15 +28,15 @@ public class PeerGoldenTests : TempFolderTest
     {
         using var scope = NewDisposeScope();
         var net = LoadOfficial(model);
-        var x = NpyFile.Read(Fixture(model, "input.npy"));
+        var x = NpyTensors.Read(Fixture(model, "input.npy"));
         using var _ = torch.no_grad();
         var (y, sides) = net.ForwardWithSideOutputs(x);
-        TensorAssert.Close(NpyFile.Read(Fixture(model, "output.npy")), y, 1e-4, $"{model} output");
+        TensorAssert.Close(NpyTensors.Read(Fixture(model, "output.npy")), y, 1e-4, $"{model} output");
         if (model == "egeunet")
         {
             Assert.Equal(5, sides.Length);
             for (int k = 0; k < 5; k++)
-                TensorAssert.Close(NpyFile.Read(Fixture(model, $"side_output_{k + 1}.npy")), sides[k], 1e-4, $"side output {k + 1}");
+                TensorAssert.Close(NpyTensors.Read(Fixture(model, $"side_output_{k + 1}.npy")), sides[k], 1e-4, $"side output {k + 1}");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Malunet.Inference;
 
 namespace Malunet.Models;
 
@@ -19,8 +20,8 @@ public static class BundledWeights
 
     /// <summary>
     /// The bundled weights of <paramref name="model"/> exported as ONNX (<c>weights/&lt;model&gt;-isic2017.onnx</c>), or
-    /// null. A test keeps the file equal, byte for byte, to what <see cref="OnnxExporter"/> writes for the bundled
-    /// weights today; it spares ONNX Runtime users loading libtorch to export them.
+    /// null. A test keeps the file equal, byte for byte, to what what the exporter writes for the bundled
+    /// weights today (the Malunet package's <c>OnnxExporter</c>); it spares ONNX Runtime users loading libtorch to export them.
     /// </summary>
     public static string? FindOnnx(string model = DefaultModel) => Locate($"{model}-isic2017.onnx");
 
@@ -31,9 +32,16 @@ public static class BundledWeights
         return p == null ? null : JsonNode.Parse(File.ReadAllText(p))!.AsObject();
     }
 
-    /// <summary>The architectures that have bundled weights here.</summary>
-    public static IEnumerable<string> Models() =>
-        ModelCatalog.List().Select(m => m.Name).Where(m => Find(m) != null);
+    /// <summary>The architectures that have bundled weights here, as <paramref name="extension"/> files
+    /// (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime), sorted.</summary>
+    public static IEnumerable<string> Models(string extension = ".safetensors")
+    {
+        var suffix = "-isic2017" + extension;
+        var folder = Locate(KnownAnswers.FileName) is { } known ? Path.GetDirectoryName(known)! : null;
+        if (folder == null) return [];
+        return Directory.EnumerateFiles(folder, "*" + suffix).Select(f => Path.GetFileName(f)[..^suffix.Length])
+                        .Order(StringComparer.Ordinal).ToList();
+    }
 
     internal static string? Locate(string name)
     {

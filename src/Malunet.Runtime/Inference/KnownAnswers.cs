@@ -3,8 +3,6 @@ using Malunet.Data;
 using Malunet.Interop;
 using Malunet.Models;
 using Malunet.Native;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Malunet.Inference;
 
@@ -23,8 +21,8 @@ public sealed record KnownAnswerResult(string Engine, string Model, int Batch, i
 
 /// <summary>
 /// The known-answer check that makes a wrong network impossible to use silently. Before a process first runs a
-/// network through an engine, bundled weights compute a fixed batch of two images through that engine (the torch
-/// engine: MALUNet's, or EGE-UNet's for EGE-UNet networks; ONNX Runtime: MALUNet's ONNX export), and the outputs
+/// network through an engine, bundled weights compute a fixed batch of two images through that engine (ONNX Runtime:
+/// MALUNet's ONNX export; the torch engine of the Malunet package: MALUNet's, or EGE-UNet's for EGE-UNet networks), and the outputs
 /// must be within 1e-4 of the answers shipped in <c>weights/known-answers.safetensors</c>, else
 /// <see cref="KnownAnswerException"/>. <c>malunet doctor</c> runs every answer. The answers were computed
 /// in float64 (libtorch's double kernels, which never go through oneDNN or the float vector kernels in question),
@@ -42,11 +40,8 @@ public static class KnownAnswers
     /// <summary>Images in each known-answer batch: several images in a batch take kernels that one alone may not.</summary>
     public const int Batch = 2;
 
-    /// <summary>The answers the torch engine is checked on: (model, input size).</summary>
-    public static readonly (string Model, int Size)[] TorchCases = [("malunet", 64), ("egeunet", SegmentationModel.DefaultInputSize)];
-
     /// <summary>The answers ONNX Runtime is checked on: MALUNet's bundled export, whose input size is fixed.</summary>
-    public static readonly (string Model, int Size)[] OnnxCases = [("malunet", SegmentationModel.DefaultInputSize)];
+    public static readonly (string Model, int Size)[] OnnxCases = [("malunet", NetworkInput.DefaultSize)];
 
     /// <summary>Answers at 256x256 keep every fourth row and column (16 KB an image instead of 256 KB).</summary>
     public const int LargeStride = 4;
@@ -102,25 +97,8 @@ public static class KnownAnswers
     {
         var path = BundledWeights.Locate(FileName) ?? throw new KnownAnswerException(
             $"{FileName} is missing beside the program and in weights/: the known-answer check cannot run, so no network may");
-        return Safetensors.ReadFloat32(path).TryGetValue(AnswerName(model, size), out var a) ? (a.Shape, a.Values, size / (int)a.Shape[2]) : null;
+        return SafetensorsFile.ReadFloat32(path).TryGetValue(AnswerName(model, size), out var a) ? (a.Shape, a.Values, size / (int)a.Shape[2]) : null;
     }
-
-    /// <summary>The torch engine's known answer for a network of <paramref name="architecture"/>: EGE-UNet's own for
-    /// EGE-UNet, MALUNet's for every other (their layers are MALUNet's or plain convolutions).</summary>
-    public static (string Model, int Size) TorchCaseFor(string architecture) =>
-        TorchCases.FirstOrDefault(c => c.Model == architecture, TorchCases[0]);
-
-    /// <summary>Runs torch cases on <paramref name="device"/> through the same call as <see cref="TorchEngine"/> (all of them by default).</summary>
-    public static KnownAnswerResult[] RunTorch(Device device, IEnumerable<(string Model, int Size)>? cases = null) =>
-        (cases ?? TorchCases).Select(c => Measure("torch", c.Model, c.Size, (x, shape) =>
-        {
-            using var scope = NewDisposeScope();
-            using var model = ModelCheckpoint.Load(BundledWeights.Find(c.Model) ?? throw new KnownAnswerException(
-                $"the bundled {c.Model} weights are missing: the known-answer check cannot run, so no network may"));
-            model.to(device);
-            model.eval();
-            return TorchEngine.Forward(model, device, tensor(x, shape)).data<float>().ToArray();
-        })).ToArray();
 
     /// <summary>
     /// Runs the ONNX Runtime cases through <paramref name="bundled"/> (an engine on the bundled export: all its
@@ -141,14 +119,6 @@ public static class KnownAnswers
             return y;
         })).ToArray();
 
-    /// <summary>Once per process, device and answer: the torch engine's answer for <paramref name="architecture"/>, or <see cref="KnownAnswerException"/>.</summary>
-    public static void EnsureTorch(Device device, string architecture)
-    {
-        TorchRuntime.EnsureLoaded();
-        var c = TorchCaseFor(architecture);
-        Ensure($"torch:{device}:{c.Model}", () => RunTorch(device, [c]));
-    }
-
     /// <summary>
     /// Once per process: ONNX Runtime's answers, or <see cref="KnownAnswerException"/>. <paramref name="bundled"/>
     /// gives the engine being opened when it runs the bundled export itself (no second session is then opened); it is
@@ -165,7 +135,12 @@ public static class KnownAnswers
         return false;
     }
 
-    private static void Ensure(string key, Func<KnownAnswerResult[]> run)
+    /// <summary>
+    /// Runs <paramref name="run"/> once per process and <paramref name="key"/> until it passes; a failure is a
+    /// <see cref="KnownAnswerException"/> whose message ends with <paramref name="engineState"/> (what of the engine's
+    /// set-up matters, e.g. oneDNN's ISA cap).
+    /// </summary>
+    internal static void Ensure(string key, Func<KnownAnswerResult[]> run, string? engineState = null)
     {
         lock (gate)
         {
@@ -175,8 +150,8 @@ public static class KnownAnswers
             if (failed != null)
                 throw new KnownAnswerException(
                     $"the {failed.Engine} engine computes wrong outputs on this processor, so it is not used: {failed.Model} is " +
-                    $"{failed.MaxAbsDiff:E2} from its known answer (limit {Tolerance:E0}); processor {CpuFeatures.Summary}; " +
-                    $"oneDNN ISA cap {OneDnnIsa.Effective ?? "none"}. Run 'malunet doctor' and report it.");
+                    $"{failed.MaxAbsDiff:E2} from its known answer (limit {Tolerance:E0}); processor {CpuFeatures.Summary}" +
+                    (engineState != null ? $"; {engineState}" : "") + ". Run 'malunet doctor' and report it.");
             passed[key] = results;
         }
     }
@@ -198,7 +173,7 @@ public static class KnownAnswers
         return max;
     }
 
-    private static KnownAnswerResult Measure(string engine, string model, int size, Func<float[], long[], float[]> forward)
+    internal static KnownAnswerResult Measure(string engine, string model, int size, Func<float[], long[], float[]> forward)
     {
         var clock = Stopwatch.StartNew();
         var output = forward(Input(size), InputShape(size));

@@ -1,9 +1,5 @@
-using Malunet.Models;
-using TorchSharp;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using static TorchSharp.torch;
-using Tensor = TorchSharp.torch.Tensor;
 
 namespace Malunet.Inference;
 
@@ -21,7 +17,7 @@ public sealed class OnnxEngine : IInferenceEngine
 
     public OnnxEngine(string path, int? threads = null) : this(path, threads, verify: true) { }
 
-    /// <summary>A session on a model held in memory (e.g. <see cref="OnnxExporter.ToBytes"/>); nothing touches the disk.</summary>
+    /// <summary>A session on a model held in memory (e.g. the Malunet package's <c>OnnxExporter.ToBytes</c>); nothing touches the disk.</summary>
     public OnnxEngine(byte[] model, string name, int? threads = null)
         : this(name, o => new InferenceSession(model, o), threads, () => KnownAnswers.IsBundledOnnx(model)) { }
 
@@ -82,55 +78,34 @@ public sealed class OnnxEngine : IInferenceEngine
     public string Name => "onnx";
 
     /// <summary>The graph's fixed input height (our exports fix it to the size the weights were trained at).</summary>
-    public int InputSize => InputShape.Length == 4 && InputShape[2] > 0 ? InputShape[2] : Models.SegmentationModel.DefaultInputSize;
+    public int InputSize => InputShape.Length == 4 && InputShape[2] > 0 ? InputShape[2] : Models.NetworkInput.DefaultSize;
 
     /// <summary>The model options recorded by our exporter, if any.</summary>
     public string? ModelOptionsJson => sessions[0].ModelMetadata.CustomMetadataMap.TryGetValue("model_options", out var v) ? v : null;
 
     /// <summary>
-    /// Runs the batch's images, split in consecutive shares over the sessions, on the batch's own memory; each
-    /// share's result is copied once into the returned tensor. A share's images get the bits one session gives that
-    /// share; a share of one image may differ from the whole batch in the last bits, as any batch of one does
-    /// (ONNX Runtime's matrix-vector kernels add in another order). No libtorch operator runs here on a float32 CPU
-    /// batch: one would wake libtorch's OpenMP workers, whose spinning competes with ONNX Runtime's threads for the
-    /// same cores.
+    /// Runs the batch's images, split in consecutive shares over the sessions (each share copied into ONNX Runtime's memory); each
+    /// share's result is copied once into <paramref name="probabilities"/>. A share's images get the bits one
+    /// session gives that share; a share of one image may differ from the whole batch in the last bits, as any batch
+    /// of one does (ONNX Runtime's matrix-vector kernels add in another order).
     /// </summary>
-    public Tensor Run(Tensor batch)
-    {
-        using var scope = NewDisposeScope();
-        var c = batch.dtype == float32 && batch.device_type == DeviceType.CPU && batch.is_contiguous() ? batch : batch.to(float32).cpu().contiguous();
-        Tensor? y = null;
-        unsafe
-        {
-            // The span lies in libtorch's native buffer, which does not move; ORT reads it in place.
-            fixed (byte* data = c.bytes)
-                RunShares((IntPtr)data, c.shape, outShape => Data.Preprocessing.FloatSpan(y = empty(outShape, float32)));
-        }
-        return y!.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>As <see cref="Run(Tensor)"/>, on managed memory and without libtorch (the .npy path).</summary>
     public long[] Run(float[] batch, long[] shape, float[] probabilities)
     {
-        long[] result = Array.Empty<long>();
         if (batch.LongLength < shape.Aggregate(1L, (a, b) => a * b)) throw new ArgumentException($"a batch of shape [{string.Join(", ", shape)}] needs more than {batch.Length} values");
-        unsafe
+        long[] result = [];
+        RunShares(batch, shape, outShape =>
         {
-            fixed (float* data = batch)
-                RunShares((IntPtr)data, shape, outShape =>
-                {
-                    result = outShape;
-                    long size = outShape.Aggregate(1L, (a, b) => a * b);
-                    if (size > probabilities.LongLength) throw new ArgumentException($"the probabilities [{string.Join(", ", outShape)}] need more than {probabilities.Length} values");
-                    return probabilities.AsSpan(0, (int)size);
-                });
-        }
+            result = outShape;
+            long size = outShape.Aggregate(1L, (a, b) => a * b);
+            if (size > probabilities.LongLength) throw new ArgumentException($"the probabilities [{string.Join(", ", outShape)}] need more than {probabilities.Length} values");
+            return probabilities.AsSpan(0, (int)size);
+        });
         return result;
     }
 
     private delegate Span<float> OutputBuffer(long[] shape);
 
-    private void RunShares(IntPtr data, long[] shape, OutputBuffer outputFor)
+    private void RunShares(float[] batch, long[] shape, OutputBuffer outputFor)
     {
         for (int i = 1; i < shape.Length && i < InputShape.Length; i++)
             if (InputShape[i] > 0 && InputShape[i] != shape[i])
@@ -145,8 +120,11 @@ public sealed class OnnxEngine : IInferenceEngine
                 int first = ShareStart(k, n, shares), count = ShareStart(k + 1, n, shares) - first;
                 var shareShape = (long[])shape.Clone();
                 shareShape[0] = count;
-                using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-                    shareShape, data + (nint)(first * imageFloats * sizeof(float)), count * imageFloats * sizeof(float));
+                // Copied into ONNX Runtime's own (64-byte aligned) memory: its kernels take other summation orders on
+                // differently aligned input, so a managed array read in place gave an image bits that depended on
+                // where the garbage collector had put the array.
+                using var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, shareShape);
+                batch.AsSpan((int)(first * imageFloats), (int)(count * imageFloats)).CopyTo(value.GetTensorMutableDataAsSpan<float>());
                 results[k] = sessions[k].Run(runOptions, new[] { input }, new[] { value }, new[] { output });
             }
             if (shares == 1) RunShare(0);

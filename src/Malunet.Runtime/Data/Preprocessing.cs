@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using static TorchSharp.torch;
-
 namespace Malunet.Data;
 
 /// <summary>
@@ -37,35 +34,20 @@ public static class Preprocessing
     }
 
     /// <summary>A cached mask (bytes) as a training target: 0..1 for a binary mask, the class index for a class-index mask.</summary>
-    private static void MaskToTarget(CachedSample sample, Span<float> target)
+    internal static void MaskToTarget(CachedSample sample, Span<float> target)
     {
         var m = sample.Mask ?? throw new InvalidDataException($"{sample.Id}: no mask");
         if (sample.MaskHoldsClassIndices) for (int i = 0; i < target.Length; i++) target[i] = m[i];
         else for (int i = 0; i < target.Length; i++) target[i] = m[i] / 255f;
     }
 
-    /// <summary>The float32 elements of a contiguous CPU tensor as a writable span (no managed copy).</summary>
-    public static Span<float> FloatSpan(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
-
-    /// <summary>A B x 3 x S x S input batch from cached samples, written straight into the tensor's memory.</summary>
-    public static Tensor Images(IReadOnlyList<CachedSample> samples)
+    /// <summary>A B x 3 x S x S input batch from cached samples.</summary>
+    public static float[] Images(IReadOnlyList<CachedSample> samples)
     {
         int s = samples[0].Size, plane = 3 * s * s;
-        var t = empty(samples.Count, 3, s, s);
-        var span = FloatSpan(t);
+        var x = new float[samples.Count * plane];
         for (int b = 0; b < samples.Count; b++)
-            ImageToInput(samples[b].Image, s, s, span.Slice(b * plane, plane));
-        return t;
-    }
-
-    /// <summary>A B x 1 x S x S mask batch (0..1, or class indices).</summary>
-    public static Tensor Masks(IReadOnlyList<CachedSample> samples)
-    {
-        int s = samples[0].Size, plane = s * s;
-        var t = empty(samples.Count, 1, s, s);
-        var span = FloatSpan(t);
-        for (int b = 0; b < samples.Count; b++)
-            MaskToTarget(samples[b], span.Slice(b * plane, plane));
-        return t;
+            ImageToInput(samples[b].Image, s, s, x.AsSpan(b * plane, plane));
+        return x;
     }
 }

@@ -1,24 +1,35 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
-using static TorchSharp.torch;
 
 namespace Malunet.Interop;
 
+/// <summary>The element types of the <c>.npy</c> files read here (NumPy's <c>descr</c> in brackets).</summary>
+public enum NpyElement { Float32, Float64, Float16, Int64, Int32, UInt8, Bool }
+
 /// <summary>What a <c>.npy</c> header says: the element type, the shape, and where the data starts.</summary>
-public sealed record NpyHeader(ScalarType Dtype, long[] Shape, long DataOffset)
+public sealed record NpyHeader(NpyElement Dtype, long[] Shape, long DataOffset)
 {
+    /// <summary>Bytes of one element.</summary>
+    public int ElementSize => Dtype switch
+    {
+        NpyElement.Float64 or NpyElement.Int64 => 8,
+        NpyElement.Float32 or NpyElement.Int32 => 4,
+        NpyElement.Float16 => 2,
+        _ => 1,
+    };
+
     /// <summary>Bytes of one entry along the first axis (one image of an N x C x H x W batch).</summary>
-    public long RowBytes => Shape.Skip(1).Aggregate(1L, (a, b) => a * b) * TensorBytes.ElementSize(Dtype);
+    public long RowBytes => Shape.Skip(1).Aggregate(1L, (a, b) => a * b) * ElementSize;
     public long DataBytes => (Shape.Length > 0 ? Shape[0] : 1) * RowBytes;
 }
 
 /// <summary>
 /// NumPy <c>.npy</c> files (format 1.0-3.0): a magic string, a Python-dict header with <c>descr</c>,
 /// <c>fortran_order</c> and <c>shape</c>, then the raw data. Reads little-endian float32/float64/float16/int/uint8/bool
-/// arrays in C order: whole into a tensor, or a range of entries along the first axis at a time as float32 into a
-/// reused buffer, without libtorch (a 400 MB batch file is never held whole); writes float32, whole or as a stream
-/// of entries after its header.
+/// arrays in C order, a range of entries along the first axis at a time as float32 into a reused buffer (a 400 MB
+/// batch file is never held whole); writes float32 as a stream of entries after its header. The Malunet package's
+/// <c>NpyTensors</c> reads and writes libtorch tensors whole.
 /// </summary>
 public static partial class NpyFile
 {
@@ -46,39 +57,16 @@ public static partial class NpyFile
             throw new InvalidDataException($"{path}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
         var shapeText = ShapeRegex().Match(header).Groups[1].Value;
         var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
-        ScalarType dtype = descr switch
+        NpyElement dtype = descr switch
         {
-            "<f4" => ScalarType.Float32, "<f8" => ScalarType.Float64, "<i8" => ScalarType.Int64, "<i4" => ScalarType.Int32,
-            "|u1" => ScalarType.Byte, "|b1" => ScalarType.Bool, "<f2" => ScalarType.Float16,
+            "<f4" => NpyElement.Float32, "<f8" => NpyElement.Float64, "<i8" => NpyElement.Int64, "<i4" => NpyElement.Int32,
+            "|u1" => NpyElement.UInt8, "|b1" => NpyElement.Bool, "<f2" => NpyElement.Float16,
             _ => throw new InvalidDataException($"{path}: unsupported dtype '{descr}' (use float32)"),
         };
         var result = new NpyHeader(dtype, shape, headerStart + headerLen);
         if (f.Length - result.DataOffset < result.DataBytes)
             throw new InvalidDataException($"{path}: truncated: {f.Length - result.DataOffset} data bytes, {result.DataBytes} expected for shape ({shapeText})");
         return result;
-    }
-
-    public static Tensor Read(string path)
-    {
-        var header = ReadHeader(path);
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        if (header.Shape.Length == 0) return ReadInto(f, header.DataOffset, empty(Array.Empty<long>(), header.Dtype));
-        return ReadRows(f, header, 0, header.Shape[0]);
-    }
-
-    /// <summary>Entries <paramref name="start"/> .. start+count-1 along the first axis, read straight into a new tensor.</summary>
-    private static Tensor ReadRows(FileStream file, NpyHeader header, long start, long count)
-    {
-        var shape = header.Shape.ToArray();
-        shape[0] = count;
-        return ReadInto(file, header.DataOffset + start * header.RowBytes, empty(shape, header.Dtype));
-    }
-
-    private static Tensor ReadInto(FileStream file, long offset, Tensor t)
-    {
-        try { ReadExactly(file, offset, t.bytes); }
-        catch (InvalidDataException) { t.Dispose(); throw; }
-        return t;
     }
 
     /// <summary>
@@ -89,12 +77,12 @@ public static partial class NpyFile
     public static void ReadRowsAsFloat32(FileStream file, NpyHeader header, long start, Span<float> destination)
     {
         long offset = header.DataOffset + start * header.RowBytes;
-        if (header.Dtype == ScalarType.Float32)
+        if (header.Dtype == NpyElement.Float32)
         {
             ReadExactly(file, offset, MemoryMarshal.AsBytes(destination));
             return;
         }
-        int size = TensorBytes.ElementSize(header.Dtype), chunk = Math.Max(1, (1 << 20) / size);
+        int size = header.ElementSize, chunk = Math.Max(1, (1 << 20) / size);
         var raw = new byte[Math.Min(destination.Length, chunk) * size];
         for (int done = 0; done < destination.Length; done += chunk)
         {
@@ -104,18 +92,18 @@ public static partial class NpyFile
             var target = destination.Slice(done, count);
             switch (header.Dtype)
             {
-                case ScalarType.Float64: { var v = MemoryMarshal.Cast<byte, double>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
-                case ScalarType.Float16: { var v = MemoryMarshal.Cast<byte, Half>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
-                case ScalarType.Int64: { var v = MemoryMarshal.Cast<byte, long>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
-                case ScalarType.Int32: { var v = MemoryMarshal.Cast<byte, int>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
-                case ScalarType.Byte: for (int i = 0; i < count; i++) target[i] = bytes[i]; break;
-                case ScalarType.Bool: for (int i = 0; i < count; i++) target[i] = bytes[i] != 0 ? 1f : 0f; break;
+                case NpyElement.Float64: { var v = MemoryMarshal.Cast<byte, double>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
+                case NpyElement.Float16: { var v = MemoryMarshal.Cast<byte, Half>(bytes); for (int i = 0; i < count; i++) target[i] = (float)v[i]; break; }
+                case NpyElement.Int64: { var v = MemoryMarshal.Cast<byte, long>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
+                case NpyElement.Int32: { var v = MemoryMarshal.Cast<byte, int>(bytes); for (int i = 0; i < count; i++) target[i] = v[i]; break; }
+                case NpyElement.UInt8: for (int i = 0; i < count; i++) target[i] = bytes[i]; break;
+                case NpyElement.Bool: for (int i = 0; i < count; i++) target[i] = bytes[i] != 0 ? 1f : 0f; break;
                 default: throw new NotSupportedException($"{file.Name}: cannot read {header.Dtype} as float32");
             }
         }
     }
 
-    private static void ReadExactly(FileStream file, long offset, Span<byte> bytes)
+    internal static void ReadExactly(FileStream file, long offset, Span<byte> bytes)
     {
         int read = 0;
         while (read < bytes.Length)
@@ -138,17 +126,8 @@ public static partial class NpyFile
         s.Write(Encoding.Latin1.GetBytes(header));
     }
 
-    /// <summary>Appends a tensor's elements as float32 (after <see cref="WriteHeader"/>).</summary>
-    public static void WriteData(Stream s, Tensor t)
-    {
-        using var f = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        s.Write(f.bytes);
-    }
-
     /// <summary>Appends float32 values (after <see cref="WriteHeader"/>).</summary>
     public static void WriteData(Stream s, ReadOnlySpan<float> values) => s.Write(MemoryMarshal.AsBytes(values));
-
-    public static void Write(string path, Tensor t) => AtomicFile.Write(path, s => { WriteHeader(s, t.shape); WriteData(s, t); });
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']+)'")] private static partial Regex DescrRegex();
     [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")] private static partial Regex FortranRegex();

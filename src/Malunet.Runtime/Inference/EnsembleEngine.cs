@@ -1,10 +1,8 @@
-using static TorchSharp.torch;
-
 namespace Malunet.Inference;
 
 /// <summary>
-/// Several networks as one: the mean of their probabilities (the ensemble of cross-validation folds). All must run at
-/// the same input size. Disposing disposes the members.
+/// Several networks as one: the mean of their probabilities (the ensemble of cross-validation folds), summed in
+/// member order and divided once. All must run at the same input size. Disposing disposes the members.
 /// </summary>
 public sealed class EnsembleEngine : IInferenceEngine
 {
@@ -24,12 +22,19 @@ public sealed class EnsembleEngine : IInferenceEngine
     public int InputSize => members[0].InputSize;
     public int Classes => members[0].Classes;
 
-    public Tensor Run(Tensor batch)
+    public long[] Run(float[] batch, long[] shape, float[] probabilities)
     {
-        using var scope = NewDisposeScope();
-        var sum = members[0].Run(batch);
-        for (int i = 1; i < members.Count; i++) sum = sum + members[i].Run(batch);
-        return (sum / members.Count).MoveToOuterDisposeScope();
+        var outShape = members[0].Run(batch, shape, probabilities);
+        int size = (int)outShape.Aggregate(1L, (a, b) => a * b);
+        var sum = probabilities.AsSpan(0, size);
+        var member = new float[size];
+        for (int m = 1; m < members.Count; m++)
+        {
+            members[m].Run(batch, shape, member);
+            for (int i = 0; i < size; i++) sum[i] += member[i];
+        }
+        for (int i = 0; i < size; i++) sum[i] /= members.Count;
+        return outShape;
     }
 
     public void Dispose()

@@ -1,0 +1,7 @@
+namespace Malunet.Models;
+
+/// <summary>The input size of the paper's networks: 256 x 256 RGB images (MALUNet's recipe; EGE-UNet's and UNeXt's too).</summary>
+public static class NetworkInput
+{
+    public const int DefaultSize = 256;
+}
