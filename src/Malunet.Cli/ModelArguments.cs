@@ -2,6 +2,7 @@ using System.CommandLine;
 using Malunet.Inference;
 using Malunet.Models;
 using Malunet.Training;
+using Malunet.Native;
 using static TorchSharp.torch;
 
 namespace Malunet.Cli;
@@ -78,25 +79,41 @@ public sealed class ModelArguments
         return bundled;
     }
 
-    private static string BundledUse(string name)
-    {
-        var card = BundledWeights.Card(name);
-        var metrics = card?["test_650"]?["miou"] is { } m ? $", test mIoU {m.GetValue<double>():F4} on the paper's 650-image split" : "";
-        return $"{name} trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md";
-    }
+    private static string BundledUse(string name) => $"{name} {BundledWeights.Describe(name)}";
 
     /// <summary>
-    /// The ONNX model to run for --engine onnx without libtorch: the given .onnx file, or without --weights and
-    /// without options that change the network, the bundled weights' own export (said on stderr); otherwise null
-    /// (the weights are loaded and exported in memory).
+    /// The segmenter of the verbs that segment: an .onnx --weights, or without --weights and without options that
+    /// change the network the bundled weights (their ONNX export on ONNX Runtime, which loads no libtorch); otherwise
+    /// the weights file or folds folder built with the model flags (<see cref="TorchEngineProvider"/>).
     /// </summary>
-    public string? OnnxFileOrBundled(ParseResult r, string? given)
+    public Segmenter OpenSegmenter(ParseResult r, string? weights, SegmenterOptions options)
     {
-        if (!string.IsNullOrEmpty(given)) return given.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? given : null;
         var name = r.GetValue(Model)!;
-        if (All.Any(o => o != Model && r.GetResult(o) is { Implicit: false }) || BundledWeights.FindOnnx(name) is not { } bundled) return null;
-        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
-        return bundled;
+        options = options with { Model = name };
+        try
+        {
+            if (!string.IsNullOrEmpty(weights) && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            {
+                if (options.Engine == SegmenterEngine.Torch) throw new UsageException($"--weights {weights}: an .onnx file runs on ONNX Runtime (--engine onnx), not on libtorch");
+                return Segmenter.Open(weights, options);
+            }
+            bool flagsGiven = All.Any(o => o != Model && r.GetResult(o) is { Implicit: false });
+            if (string.IsNullOrEmpty(weights) && !flagsGiven && options.Engine == SegmenterEngine.Onnx && BundledWeights.FindOnnx(name) is { } bundled)
+            {
+                Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
+                return Segmenter.Open(options);
+            }
+            var flags = Bind(r);
+            var path = WeightsOrBundled(r, weights);
+            if (File.Exists(path) && AnyGiven(r) && ModelCheckpoint.Read(path) is { StoredOptions: { } stored } file)
+            {
+                foreach (var t in file.Tensors.Values) t.Dispose();
+                if (!stored.Equals(flags)) Console.Error.WriteLine($"malunet: note: {path} stores its model options ({stored}); the model flags are ignored");
+            }
+            var (engine, description) = TorchEngineProvider.Open(path, options, flags);
+            return new Segmenter(engine, options, description);
+        }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     /// <summary>
@@ -107,19 +124,6 @@ public sealed class ModelArguments
         BundledWeights.Find(model)
         ?? throw new UsageException($"{context}: there are no bundled weights for --model {model} " +
                                     $"(weights/{BundledWeights.FileName(model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
-
-    /// <summary>
-    /// The network to run with TorchSharp: the weights file, or for a cross-validation folder (<c>train --folds</c>)
-    /// the ensemble of its folds' selected weights.
-    /// </summary>
-    public IInferenceEngine OpenTorchEngine(ParseResult r, string weights, Device device)
-    {
-        if (!Directory.Exists(weights)) return new TorchEngine(Load(r, weights), device);
-        var ensemble = CrossValidation.OpenEnsemble(weights, device)
-                       ?? throw new UsageException($"{weights}: a folder, but not a cross-validation run (no fold_*/checkpoints/best.safetensors)");
-        Console.Error.WriteLine($"malunet: {ensemble.Name} folds of {weights}: their probabilities are averaged");
-        return ensemble;
-    }
 
     /// <summary>
     /// Loads a weights file: our checkpoints carry their options (a note is printed if flags were also given);

@@ -32,7 +32,8 @@ public static class EvaluateCommand
         var merge = new Option<string[]>("--merge") { Description = "Combine the --out folders of evaluate --shard runs into the result of one run", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("evaluate", "Paper metrics (pooled mIoU, DSC, Acc, Sen, Spe) and per-image Dice, IoU, HD95");
         var maxPixels = PixelLimitOption.Create();
-        foreach (var o in new Option[] { weights, data, split, subset, maskSuffix, json, output, threshold, batch, noOriginal, shard, merge, maxPixels }) cmd.Options.Add(o);
+        var engineOpt = EngineOption.Create();
+        foreach (var o in new Option[] { weights, data, split, subset, maskSuffix, json, output, threshold, batch, noOriginal, shard, merge, maxPixels, engineOpt }) cmd.Options.Add(o);
         model.AddTo(cmd);
         device.AddTo(cmd);
         cmd.SetAction((r, cancel) =>
@@ -55,8 +56,14 @@ public static class EvaluateCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
             PixelLimitOption.Apply(r, maxPixels);
-            var dev = device.ResolveForImages(r);
-            using var engine = model.OpenTorchEngine(r, model.WeightsOrBundled(r, r.GetValue(weights)), dev);
+            var engineKind = EngineOption.Parse(r, engineOpt);
+            // The metrics run on libtorch tensors, with one thread: the decoding and scoring workers take the other
+            // cores. ONNX Runtime gets every core unless --threads says otherwise.
+            device.ResolveForImages(r);
+            var options = new SegmenterOptions { Threshold = th, Engine = engineKind, Device = r.GetValue(device.Device)!, BatchSize = r.GetValue(batch),
+                                                 Threads = device.CheckedThreads(r) ?? (engineKind == SegmenterEngine.Torch ? 1 : null) };
+            using var segmenter = model.OpenSegmenter(r, r.GetValue(weights), options);
+            var engine = segmenter.Engine;
             var scan = DatasetScanner.Scan(dataDir, r.GetValue(maskSuffix));
             var (samples, what) = Select(scan, r.GetValue(split), part);
             samples = sh.Select(samples.OrderBy(x => x.Id, StringComparer.Ordinal).ToList(), r.GetValue(batch));

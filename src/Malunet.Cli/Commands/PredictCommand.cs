@@ -34,8 +34,7 @@ public static class PredictCommand
         overlayFormat.AcceptOnlyFromAmong("jpg", "png");
         var shard = new Option<string?>("--shard") { Description = "Segment only shard I of N (I/N, e.g. $JOB_COMPLETION_INDEX/4) of the sorted files, into the shared --output" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Segment images again whose outputs are already there (default: skip them)" };
-        var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (ONNX Runtime; --weights is then an exported .onnx)", DefaultValueFactory = _ => "torch" };
-        engineOpt.AcceptOnlyFromAmong("torch", "onnx");
+        var engineOpt = EngineOption.Create();
         var cmd = new Command("predict", "Segment images (masks, overlays, areas) or a .npy tensor with a trained network");
         var maxPixels = PixelLimitOption.Create();
         foreach (var o in new Option[] { weights, input, output, batch, threshold, tta, saveProb, noOverlay, overlayFormat, shard, overwrite, engineOpt, maxPixels }) cmd.Options.Add(o);
@@ -51,28 +50,26 @@ public static class PredictCommand
             try { sh = r.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.Whole; }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
-            bool images = !inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase), onnx = r.GetValue(engineOpt) == "onnx";
+            bool images = !inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
             if (!images && !outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
                 throw new UsageException($"--output {outPath}: a .npy input gives a .npy output; name it *.npy");
-            // An .onnx file (given, or the bundled weights' export) runs in ONNX Runtime alone: a .npy input then
-            // never loads libtorch (0.4 s), nor builds and exports the network (0.2 s). Images need libtorch for
-            // their tensors, with one thread (the decoding and encoding workers take the other cores).
-            var onnxFile = onnx ? model.OnnxFileOrBundled(r, r.GetValue(weights)) : null;
+            if (images && !File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
+            if (images && outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
             PixelLimitOption.Apply(r, maxPixels);
-            var dev = images ? device.ResolveForImages(r) : onnxFile == null ? device.Resolve(r) : null;
-            using IInferenceEngine engine = onnxFile != null ? new OnnxEngine(onnxFile, device.CheckedThreads(r))
-                                                             : OpenEngine(r, model, device, r.GetValue(weights), onnx, dev!);
-            if (!images) return Task.FromResult(PredictTensor(engine, inPath, outPath, batchSize));
-            if (!File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
-            if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
+            var engine = EngineOption.Parse(r, engineOpt);
+            // libtorch on images gets one thread unless told otherwise: the decoding and encoding workers take the
+            // other cores (ONNX Runtime's sessions do not spin between operators as libtorch's OpenMP workers do).
+            var threads = device.CheckedThreads(r) ?? (images && engine == SegmenterEngine.Torch ? 1 : null);
+            var options = new SegmenterOptions { Threshold = th, TestTimeAugmentation = r.GetValue(tta), Engine = engine, Threads = threads, Device = r.GetValue(device.Device)!, BatchSize = batchSize };
+            using var segmenter = model.OpenSegmenter(r, r.GetValue(weights), options);
+            if (!images) return Task.FromResult(PredictTensor(segmenter.Engine, inPath, outPath, batchSize));
             var (files, notImages) = Directory.Exists(inPath) ? DatasetScanner.ListFolder(inPath) : ([inPath], []);
             if (files.Count == 0)
                 throw new InvalidDataException($"{inPath}: no images ({string.Join(", ", DatasetScanner.ImageExtensions)})" +
                                                (notImages.Count > 0 ? $"; {DatasetScanner.NotImagesLine(notImages)}" : ""));
-            var predictor = new ImagePredictor(engine, engine.InputSize, r.GetValue(tta));
-            var outputs = new PredictionOutputs(th, !r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
+            var outputs = new PredictionOutputs(!r.GetValue(noOverlay), r.GetValue(overlayFormat)!, r.GetValue(saveProb));
             var wall = System.Diagnostics.Stopwatch.StartNew();
-            var result = ProgressReporter.Run(rep => FolderPrediction.Run(predictor, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
+            var result = ProgressReporter.Run(rep => FolderPrediction.Run(segmenter, files, outPath, outputs, sh, batchSize, r.GetValue(overwrite),
                 (d, n) => rep.Phase("predicting", d, n), cancel));
             foreach (var f in result.Failures) Console.Error.WriteLine($"malunet: skipped: {f}");
             if (notImages.Count > 0) Console.Error.WriteLine($"malunet: {DatasetScanner.NotImagesLine(notImages)}");
@@ -87,19 +84,6 @@ public static class PredictCommand
             return Task.FromResult(result.Failures.Count > 0 ? 1 : 0);
         });
         return cmd;
-    }
-
-    /// <summary>
-    /// TorchSharp on the weights, or ONNX Runtime on the network exported in memory (as serve and bench do): for a
-    /// checkpoint, or for model options the bundled ONNX file was not exported with.
-    /// </summary>
-    private static IInferenceEngine OpenEngine(ParseResult r, ModelArguments model, DeviceArguments device, string? weights, bool onnx, TorchSharp.torch.Device dev)
-    {
-        var path = model.WeightsOrBundled(r, weights);
-        if (!onnx) return model.OpenTorchEngine(r, path, dev);
-        if (Directory.Exists(path)) throw new UsageException("--engine onnx runs one network; give a weights file, not a cross-validation folder");
-        var net = model.Load(r, path);
-        return new OnnxEngine(OnnxExporter.ToBytes(net), Path.GetFileName(path), r.GetValue(device.Threads));
     }
 
     /// <summary>A preprocessed <c>.npy</c> batch file through the network (<see cref="NpyPrediction"/>).</summary>

@@ -25,8 +25,7 @@ public static class ServeCommand
         var threshold = ThresholdOption.Create("Default probability threshold (the page's slider starts there)", defaults.Threshold);
         var tta = new Option<bool>("--tta") { Description = "Average each prediction over flips (4 forward passes)" };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log each request" };
-        var engineOpt = new Option<string>("--engine") { Description = "torch (TorchSharp) or onnx (the network exported in memory and run by ONNX Runtime)", DefaultValueFactory = _ => "torch" };
-        engineOpt.AcceptOnlyFromAmong("torch", "onnx");
+        var engineOpt = EngineOption.Create();
         var token = new Option<string?>("--token") { Description = "Access token every API request must carry (Authorization: Bearer TOKEN); required beyond loopback, generated and printed once when not given" };
         var tokenFile = new Option<string?>("--token-file") { Description = "Read the access token from this file (its first line)" };
         var cert = new Option<string?>("--https-cert") { Description = "PEM certificate: serve HTTPS (with --https-key, and https:// in --urls)" };
@@ -76,7 +75,7 @@ public static class ServeCommand
             var weightsPath = model.WeightsOrBundled(r, r.GetValue(weights));
             var net = model.Load(r, weightsPath);
             var description = Describe(net, weightsPath);
-            var onnx = r.GetValue(engineOpt) == "onnx";
+            var onnx = EngineOption.Parse(r, engineOpt) == SegmenterEngine.Onnx;
             // The ONNX form serves the page's browser mode, and the server too with --engine onnx.
             byte[]? onnxModel = net is IOnnxExportable ? OnnxExporter.ToBytes(net) : null;
             if (onnx && onnxModel == null) throw new UsageException($"--engine onnx: --model {net.Options.Model} has no ONNX form");
@@ -84,8 +83,8 @@ public static class ServeCommand
                 ? new OnnxEngine(onnxModel!, Path.GetFileName(weightsPath), r.GetValue(device.Threads))
                 : new TorchEngine(net, dev);
             description["engine"] = engine.Name;
-            using var _ = engine;
-            using var service = new SegmentationService(new ImagePredictor(engine, engine.InputSize, options.TestTimeAugmentation), options);
+            using var segmenter = new Segmenter(engine, new SegmenterOptions { Threshold = options.Threshold, TestTimeAugmentation = options.TestTimeAugmentation, BatchSize = options.BatchSize });
+            using var service = new SegmentationService(segmenter, options);
             await using var server = await SegmentationServer.StartAsync(service, description, options, onnxModel);
             Console.WriteLine($"malunet serve: {net.Options.Model} on {(onnx ? "ONNX Runtime (CPU)" : dev.ToString())}, open {string.Join(", ", server.Addresses.Select(a => generated ? $"{a}/#token={accessToken}" : a))} in a browser (Ctrl-C stops)");
             if (generated)

@@ -12,15 +12,12 @@ public sealed class RequestProblem(int status, string message) : Exception(messa
     public int Status { get; } = status;
 }
 
-/// <summary>The lesion's bounding box in original-image pixels.</summary>
-public sealed record BoundingBox(int X, int Y, int Width, int Height);
-
 /// <summary>
 /// What one segmented upload returns. For a multi-class network: the mask and area are the foreground's (every class
 /// but 0), the probability is 1 - p(class 0), and <c>LabelsPng</c> is the class map with <c>ClassPixels</c> the
 /// pixels of classes 1..K-1.
 /// </summary>
-public sealed record SegmentationResult(
+public sealed record SegmentationReply(
     string File, int Width, int Height, double Threshold, long AreaPixels, BoundingBox? Box,
     byte[] MaskPng, byte[]? ProbabilityPng, IReadOnlyDictionary<string, double> TimingsMs,
     byte[]? LabelsPng = null, long[]? ClassPixels = null)
@@ -39,20 +36,21 @@ public sealed record SegmentationResult(
 public sealed class SegmentationService : IDisposable
 {
     private sealed record Job(byte[] Data, string Name, double Threshold, bool WantProbability, Stopwatch Clock,
-                              CancellationToken Cancel, TaskCompletionSource<SegmentationResult> Done)
+                              CancellationToken Cancel, TaskCompletionSource<SegmentationReply> Done)
     {
         public readonly Dictionary<string, double> Timings = new();
     }
 
-    private readonly ImagePredictor predictor;
+    private readonly Segmenter segmenter;
     private readonly ServeOptions options;
     private readonly Channel<Job> queue;
     private readonly Task worker;
     private int waiting;
 
-    public SegmentationService(ImagePredictor predictor, ServeOptions options)
+    /// <summary>Serves <paramref name="segmenter"/> (not disposed here); its threshold is the default of requests that name none.</summary>
+    public SegmentationService(Segmenter segmenter, ServeOptions options)
     {
-        this.predictor = predictor;
+        this.segmenter = segmenter;
         this.options = options;
         queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         worker = Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -63,10 +61,10 @@ public sealed class SegmentationService : IDisposable
     public int Capacity => options.QueueCapacity;
 
     /// <summary>Queues one image; a full queue is a 503 <see cref="RequestProblem"/>, bad images are 4xx.</summary>
-    public Task<SegmentationResult> SegmentAsync(byte[] data, string name, double threshold, bool wantProbability, CancellationToken cancel)
+    public Task<SegmentationReply> SegmentAsync(byte[] data, string name, double threshold, bool wantProbability, CancellationToken cancel)
     {
         var job = new Job(data, name, threshold, wantProbability, Stopwatch.StartNew(), cancel,
-                          new TaskCompletionSource<SegmentationResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+                          new TaskCompletionSource<SegmentationReply>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!queue.Writer.TryWrite(job))
             throw new RequestProblem(503, $"the server is busy ({options.QueueCapacity} images queued); try again shortly");
         Interlocked.Increment(ref waiting);
@@ -118,7 +116,7 @@ public sealed class SegmentationService : IDisposable
             // The header first: an image over the limit is answered before anything is decoded.
             var (width, height) = ImageDecoder.ReadSize(job.Data, job.Name);
             ImageDecoder.CheckPixelLimit(job.Name, width, height, options.MaxPixels);
-            sample = predictor.Load(job.Data, job.Name);
+            sample = segmenter.Load(job.Data, job.Name);
         }
         catch (InvalidDataException e) when (e.InnerException is ImageTooLargeException)
         {
@@ -132,40 +130,21 @@ public sealed class SegmentationService : IDisposable
     private IReadOnlyList<float[]> Predict(IReadOnlyList<(Job Job, CachedSample Sample)> batch)
     {
         var step = Stopwatch.StartNew();
-        var probabilities = predictor.Predict(batch.Select(b => b.Sample).ToList());
+        var probabilities = segmenter.Predict(batch.Select(b => b.Sample).ToList());
         foreach (var (job, _) in batch) lock (job.Timings) job.Timings["inference"] = step.Elapsed.TotalMilliseconds;
         return probabilities;
     }
 
     /// <summary>Brings one image's probabilities back to its size and encodes what the request asked for (a worker thread).</summary>
-    private SegmentationResult Finish(Job job, CachedSample sample, float[] probabilities)
+    private SegmentationReply Finish(Job job, CachedSample sample, float[] probabilities)
     {
         var step = Stopwatch.StartNew();
-        int width = sample.OriginalWidth, height = sample.OriginalHeight;
-        int classes = predictor.Classes, plane = predictor.Size * predictor.Size;
-        byte[]? labels = null;
-        bool[] mask;
-        // The probability map (the foreground's for K classes) feeds the heat map; the mask is thresholded from it or,
-        // for K classes, is every pixel whose class is not 0 (a class map alone then needs no float map).
-        var full = classes == 1 || job.WantProbability
-            ? ProbabilityResize.Resize(MaskOutputs.Foreground(probabilities, classes, plane), predictor.Size, predictor.Size, width, height)
-            : null;
-        if (classes == 1) mask = MaskMetrics.Threshold(full!, job.Threshold);
-        else
-        {
-            labels = ProbabilityResize.ResizeToLabels(probabilities, classes, predictor.Size, predictor.Size, width, height);
-            mask = Array.ConvertAll(labels, v => v != 0);
-        }
-        var (area, box) = Measure(mask, width, height);
-        var maskPng = ImageDecoder.EncodePng(MaskOutputs.MaskImage(mask, width, height));
-        var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(full!, width, height)) : null;
-        byte[]? labelsPng = null;
-        long[]? classPixels = null;
-        if (labels != null)
-        {
-            labelsPng = ImageDecoder.EncodePng(new Image8(width, height, 1, labels));
-            classPixels = MaskOutputs.CountClasses(labels, classes)[1..];
-        }
+        var result = segmenter.Finish(sample, probabilities, job.Name, job.Data, job.Threshold);
+        int width = result.Width, height = result.Height;
+        var maskPng = ImageDecoder.EncodePng(new Image8(width, height, 1, result.Mask));
+        var probabilityPng = job.WantProbability ? ImageDecoder.EncodePng(MaskOutputs.ProbabilityImage(result.Probability, width, height)) : null;
+        byte[]? labelsPng = result.Labels != null ? ImageDecoder.EncodePng(new Image8(width, height, 1, result.Labels)) : null;
+        long[]? classPixels = result.Labels != null ? result.ClassPixels.Skip(1).ToArray() : null;
         Dictionary<string, double> timings;
         lock (job.Timings)
         {
@@ -173,25 +152,7 @@ public sealed class SegmentationService : IDisposable
             job.Timings["total"] = job.Clock.Elapsed.TotalMilliseconds;
             timings = new Dictionary<string, double>(job.Timings);
         }
-        return new SegmentationResult(job.Name, width, height, job.Threshold, area, box, maskPng, probabilityPng, timings, labelsPng, classPixels);
-    }
-
-    /// <summary>Lesion area in pixels and the bounding box of the lesion pixels (null when there are none).</summary>
-    public static (long Area, BoundingBox? Box) Measure(bool[] mask, int width, int height)
-    {
-        long area = 0;
-        int x0 = width, y0 = height, x1 = -1, y1 = -1;
-        for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++)
-        {
-            if (!mask[y * width + x]) continue;
-            area++;
-            if (x < x0) x0 = x;
-            if (x > x1) x1 = x;
-            if (y < y0) y0 = y;
-            if (y > y1) y1 = y;
-        }
-        return (area, area == 0 ? null : new BoundingBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1));
+        return new SegmentationReply(job.Name, width, height, job.Threshold, result.AreaPixels, result.BoundingBox, maskPng, probabilityPng, timings, labelsPng, classPixels);
     }
 
     public void Dispose()

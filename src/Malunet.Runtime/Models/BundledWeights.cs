@@ -32,6 +32,14 @@ public static class BundledWeights
         return p == null ? null : JsonNode.Parse(File.ReadAllText(p))!.AsObject();
     }
 
+    /// <summary>What the bundled weights of <paramref name="model"/> are, in one line (from their card).</summary>
+    public static string Describe(string model = DefaultModel)
+    {
+        var metrics = Card(model)?["test_650"]?["miou"] is { } m
+            ? $", test mIoU {m.GetValue<double>().ToString("F4", System.Globalization.CultureInfo.InvariantCulture)} on the paper's 650-image split" : "";
+        return $"trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md";
+    }
+
     /// <summary>The architectures that have bundled weights here, as <paramref name="extension"/> files
     /// (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime), sorted.</summary>
     public static IEnumerable<string> Models(string extension = ".safetensors")

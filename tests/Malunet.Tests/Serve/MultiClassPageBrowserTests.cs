@@ -24,7 +24,7 @@ public class MultiClassPageBrowserTests : TempFolderTest
         var weights = Path.Combine(run, "checkpoints", "best.safetensors");
         var model = ModelCheckpoint.Load(weights);
         var options = ServerFixture.Options;
-        var service = new SegmentationService(new ImagePredictor(new TorchEngine(model, TorchSharp.torch.CPU), model.InputSize), options);
+        var service = new SegmentationService(new Segmenter(new TorchEngine(model, TorchSharp.torch.CPU)), options);
         var description = ServeCommand.Describe(model, weights);
         Assert.Equal(3, description["classes"]!.GetValue<int>());
         Assert.Equal("#00ff00", description["class_colours"]![0]!.GetValue<string>());

@@ -16,7 +16,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
     public string BaseUrl { get; private set; } = "";
     public SegmentationModel Model { get; private set; } = null!;
-    public ImagePredictor Predictor { get; private set; } = null!;
+    public Segmenter Segmenter { get; private set; } = null!;
     public JsonObject Description { get; private set; } = null!;
 
     /// <summary>Options of this server; tests of limits start their own with <see cref="Start"/>.</summary>
@@ -26,7 +26,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         var weights = BundledWeights.Find() ?? throw new FileNotFoundException("bundled weights not found");
         Model = ModelCheckpoint.Load(weights);
-        Predictor = new ImagePredictor(new TorchEngine(Model, CPU));
+        Segmenter = new Segmenter(new TorchEngine(Model, CPU));
         Description = ServeCommand.Describe(Model, weights);
         (server, service) = await Start(Options);
         BaseUrl = server.Addresses.Single().TrimEnd('/');
@@ -39,7 +39,7 @@ public sealed class ServerFixture : IAsyncLifetime
         var weights = BundledWeights.Find()!;
         var model = ModelCheckpoint.Load(weights);
         IInferenceEngine engine = onnx ? new OnnxEngine(Malunet.Models.OnnxExporter.ToBytes(model), "bundled") : new TorchEngine(model, CPU);
-        var service = new SegmentationService(new ImagePredictor(engine), options);
+        var service = new SegmentationService(new Segmenter(engine, new SegmenterOptions { Threshold = options.Threshold, BatchSize = options.BatchSize }), options);
         var server = await SegmentationServer.StartAsync(service, ServeCommand.Describe(model, weights), options, Malunet.Models.OnnxExporter.ToBytes(model));
         return (server, service);
     }

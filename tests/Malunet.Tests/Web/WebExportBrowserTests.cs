@@ -147,9 +147,9 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
     private long AreaFromFullSizeDecode(string path)
     {
         var (w, h) = ImageDecoder.ReadSize(path);
-        var input = new CachedSample(path, server.Predictor.Size, ImageDecoder.Resize(ImageDecoder.DecodeRgb(path), server.Predictor.Size, server.Predictor.Size).Pixels, null, w, h, 0, 0, 0);
-        var p = server.Predictor.Predict(new[] { input })[0];
-        return ProbabilityResize.ResizeToMask(p, server.Predictor.Size, server.Predictor.Size, w, h, 0.5).LongCount(v => v != 0);
+        var input = new CachedSample(path, server.Segmenter.InputSize, ImageDecoder.Resize(ImageDecoder.DecodeRgb(path), server.Segmenter.InputSize, server.Segmenter.InputSize).Pixels, null, w, h, 0, 0, 0);
+        var p = server.Segmenter.Predict([input])[0];
+        return ProbabilityResize.ResizeToMask(p, server.Segmenter.InputSize, server.Segmenter.InputSize, w, h, 0.5).LongCount(v => v != 0);
     }
 
     /// <summary>A plain static file server on a free loopback port: GET of files under a folder, nothing else.</summary>

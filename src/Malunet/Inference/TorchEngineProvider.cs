@@ -1,0 +1,60 @@
+using Malunet.Interop;
+using Malunet.Models;
+using Malunet.Native;
+using Malunet.Training;
+using static TorchSharp.torch;
+
+namespace Malunet.Inference;
+
+/// <summary>
+/// The one place weights are opened for inference: a checkpoint of ours, an official PyTorch <c>.pth</c>, a
+/// <c>train --folds</c> folder (the mean of its folds) or the bundled weights of an architecture, run by ONNX Runtime
+/// on the network exported in memory (the default) or by libtorch. <see cref="Segmenter"/> finds this class when the
+/// Malunet package is present; the verbs call it with their model flags.
+/// </summary>
+public sealed class TorchEngineProvider : IEngineProvider
+{
+    /// <inheritdoc/>
+    public (IInferenceEngine Engine, string Description) Open(string? weights, SegmenterOptions options) => Open(weights, options, null);
+
+    /// <summary>
+    /// As <see cref="Open(string?, SegmenterOptions)"/>; <paramref name="flags"/> build the network of a file that
+    /// does not store its options (an official <c>.pth</c>), else the defaults. A network without an ONNX form runs on
+    /// libtorch whatever the engine asked (the description says so).
+    /// </summary>
+    public static (IInferenceEngine Engine, string Description) Open(string? weights, SegmenterOptions options, ModelOptions? flags)
+    {
+        var path = weights ?? BundledWeights.Find(options.Model) ?? throw new FileNotFoundException(
+            $"there are no bundled weights for {options.Model} (weights/{BundledWeights.FileName(options.Model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
+        var what = weights == null ? $"{options.Model} ({BundledWeights.Describe(options.Model)})" : Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        TorchRuntime.EnsureLoaded();
+        if (Directory.Exists(path))
+        {
+            var folds = CrossValidation.FoldCheckpoints(path) ?? throw new InvalidDataException(
+                $"{path}: a folder, but not a cross-validation run (no fold_*/checkpoints/best.safetensors)");
+            var members = new List<IInferenceEngine>();
+            try
+            {
+                foreach (var fold in folds) members.Add(EngineFor(ModelCheckpoint.Load(fold, flags), fold, options, out _));
+                var ensemble = new EnsembleEngine(members);
+                return (ensemble, $"{what}: the {ensemble.Name} folds' mean");
+            }
+            catch { foreach (var m in members) m.Dispose(); throw; }
+        }
+        var engine = EngineFor(ModelCheckpoint.Load(path, flags), path, options, out var runsOn);
+        return (engine, $"{what} on {runsOn}");
+    }
+
+    private static IInferenceEngine EngineFor(SegmentationModel model, string path, SegmenterOptions options, out string runsOn)
+    {
+        if (options.Engine == SegmenterEngine.Onnx && model is IOnnxExportable)
+        {
+            runsOn = "ONNX Runtime";
+            using (model) return new OnnxEngine(OnnxExporter.ToBytes(model), Path.GetFileName(path), options.Threads);
+        }
+        if (options.Threads is { } threads) set_num_threads(threads);
+        var device = TorchRuntime.ResolveDevice(options.Device);
+        runsOn = options.Engine == SegmenterEngine.Onnx ? $"libtorch ({device}; {model.Options.Model} has no ONNX form)" : $"libtorch ({device})";
+        return new TorchEngine(model, device);
+    }
+}
