@@ -7,10 +7,15 @@ namespace Malunet.Cli;
 /// <summary>The <c>malunet</c> command: verbs as nnU-Net's (train, predict, evaluate, export), plus info and bench.</summary>
 public static class MalunetCli
 {
-    public static RootCommand Build()
+    public static Command Build()
     {
-        var root = new RootCommand("malunet: MALUNet skin-lesion segmentation (Ruan et al., BIBM 2022) on TorchSharp: " +
-                                   "train, evaluate, predict, export, serve.");
+        // A plain command named for what users type: a RootCommand takes its name from the assembly (Malunet.Cli),
+        // which every usage line would then show. It brings --help and --version as RootCommand does.
+        var root = new Command("malunet", "malunet: MALUNet skin-lesion segmentation (Ruan et al., BIBM 2022): " +
+                                          "train, evaluate, predict, export, serve.")
+        {
+            Options = { new System.CommandLine.Help.HelpOption(), new VersionOption() },
+        };
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());

@@ -84,9 +84,10 @@ public sealed class ModelArguments
     /// <summary>
     /// The segmenter of the verbs that segment: an .onnx --weights, or without --weights and without options that
     /// change the network the bundled weights (their ONNX export on ONNX Runtime, which loads no libtorch); otherwise
-    /// the weights file or folds folder built with the model flags (<see cref="TorchEngineProvider"/>).
+    /// the weights file or folds folder built with the model flags (<see cref="TorchEngineProvider"/>), exported for
+    /// ONNX Runtime at <paramref name="exportSize"/> when given (a .npy batch's size).
     /// </summary>
-    public Segmenter OpenSegmenter(ParseResult r, string? weights, SegmenterOptions options)
+    public Segmenter OpenSegmenter(ParseResult r, string? weights, SegmenterOptions options, (int Height, int Width)? exportSize = null)
     {
         var name = r.GetValue(Model)!;
         options = options with { Model = name };
@@ -98,7 +99,8 @@ public sealed class ModelArguments
                 return Segmenter.Open(weights, options);
             }
             bool flagsGiven = All.Any(o => o != Model && r.GetResult(o) is { Implicit: false });
-            if (string.IsNullOrEmpty(weights) && !flagsGiven && options.Engine == SegmenterEngine.Onnx && BundledWeights.FindOnnx(name) is { } bundled)
+            bool trainedSize = exportSize is null || exportSize == (NetworkInput.DefaultSize, NetworkInput.DefaultSize);
+            if (string.IsNullOrEmpty(weights) && !flagsGiven && trainedSize && options.Engine == SegmenterEngine.Onnx && BundledWeights.FindOnnx(name) is { } bundled)
             {
                 Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
                 return Segmenter.Open(options);
@@ -110,10 +112,11 @@ public sealed class ModelArguments
                 foreach (var t in file.Tensors.Values) t.Dispose();
                 if (!stored.Equals(flags)) Console.Error.WriteLine($"malunet: note: {path} stores its model options ({stored}); the model flags are ignored");
             }
-            var (engine, description) = TorchEngineProvider.Open(path, options, flags);
+            var (engine, description) = TorchEngineProvider.Open(path, options, flags, exportSize);
+            if (Directory.Exists(path)) Console.Error.WriteLine($"malunet: {description}");
             return new Segmenter(engine, options, description);
         }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) when (e is not InputSizeException) { throw new UsageException(e.Message); }
     }
 
     /// <summary>

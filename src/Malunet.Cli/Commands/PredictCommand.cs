@@ -61,8 +61,8 @@ public static class PredictCommand
             // other cores (ONNX Runtime's sessions do not spin between operators as libtorch's OpenMP workers do).
             var threads = device.CheckedThreads(r) ?? (images && engine == SegmenterEngine.Torch ? 1 : null);
             var options = new SegmenterOptions { Threshold = th, TestTimeAugmentation = r.GetValue(tta), Engine = engine, Threads = threads, Device = r.GetValue(device.Device)!, BatchSize = batchSize };
+            if (!images) return Task.FromResult(PredictTensor(model, r, r.GetValue(weights), options, inPath, outPath, batchSize));
             using var segmenter = model.OpenSegmenter(r, r.GetValue(weights), options);
-            if (!images) return Task.FromResult(PredictTensor(segmenter.Engine, inPath, outPath, batchSize));
             var (files, notImages) = Directory.Exists(inPath) ? DatasetScanner.ListFolder(inPath) : ([inPath], []);
             if (files.Count == 0)
                 throw new InvalidDataException($"{inPath}: no images ({string.Join(", ", DatasetScanner.ImageExtensions)})" +
@@ -87,8 +87,15 @@ public static class PredictCommand
     }
 
     /// <summary>A preprocessed <c>.npy</c> batch file through the network (<see cref="NpyPrediction"/>).</summary>
-    private static int PredictTensor(IInferenceEngine engine, string inPath, string outPath, int batchSize)
+    private static int PredictTensor(ModelArguments model, ParseResult r, string? weights, SegmenterOptions options, string inPath, string outPath, int batchSize)
     {
+        // ONNX Runtime runs the network exported at the batch's own height and width (the torch engine takes any).
+        var header = NpyFile.ReadHeader(inPath);
+        Segmenter segmenter;
+        try { segmenter = model.OpenSegmenter(r, weights, options, header.Shape.Length == 4 ? ((int)header.Shape[2], (int)header.Shape[3]) : null); }
+        catch (InputSizeException e) { throw new InvalidDataException($"{inPath}: {e.Message}"); }
+        using var _ = segmenter;
+        var engine = segmenter.Engine;
         var shape = NpyPrediction.Run(engine, inPath, outPath, batchSize);
         Console.WriteLine($"wrote {outPath} [{string.Join(", ", shape)}] ({engine.Name} engine)");
         return 0;

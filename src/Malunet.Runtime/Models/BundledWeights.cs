@@ -41,14 +41,14 @@ public static class BundledWeights
     }
 
     /// <summary>The architectures that have bundled weights here, as <paramref name="extension"/> files
-    /// (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime), sorted.</summary>
+    /// (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime): MALUNet first, then by name.</summary>
     public static IEnumerable<string> Models(string extension = ".safetensors")
     {
         var suffix = "-isic2017" + extension;
         var folder = Locate(KnownAnswers.FileName) is { } known ? Path.GetDirectoryName(known)! : null;
         if (folder == null) return [];
         return Directory.EnumerateFiles(folder, "*" + suffix).Select(f => Path.GetFileName(f)[..^suffix.Length])
-                        .Order(StringComparer.Ordinal).ToList();
+                        .OrderBy(m => m != DefaultModel).ThenBy(m => m, StringComparer.Ordinal).ToList();
     }
 
     internal static string? Locate(string name)

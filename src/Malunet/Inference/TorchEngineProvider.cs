@@ -20,9 +20,12 @@ public sealed class TorchEngineProvider : IEngineProvider
     /// <summary>
     /// As <see cref="Open(string?, SegmenterOptions)"/>; <paramref name="flags"/> build the network of a file that
     /// does not store its options (an official <c>.pth</c>), else the defaults. A network without an ONNX form runs on
-    /// libtorch whatever the engine asked (the description says so).
+    /// libtorch whatever the engine asked (the description says so). ONNX Runtime runs the network exported at
+    /// <paramref name="exportSize"/> (batches of another size than the weights were trained at), else at the trained size;
+    /// a size the network cannot take is an <see cref="InputSizeException"/>.
     /// </summary>
-    public static (IInferenceEngine Engine, string Description) Open(string? weights, SegmenterOptions options, ModelOptions? flags)
+    public static (IInferenceEngine Engine, string Description) Open(string? weights, SegmenterOptions options, ModelOptions? flags,
+                                                                     (int Height, int Width)? exportSize = null)
     {
         var path = weights ?? BundledWeights.Find(options.Model) ?? throw new FileNotFoundException(
             $"there are no bundled weights for {options.Model} (weights/{BundledWeights.FileName(options.Model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
@@ -35,22 +38,27 @@ public sealed class TorchEngineProvider : IEngineProvider
             var members = new List<IInferenceEngine>();
             try
             {
-                foreach (var fold in folds) members.Add(EngineFor(ModelCheckpoint.Load(fold, flags), fold, options, out _));
+                foreach (var fold in folds) members.Add(EngineFor(ModelCheckpoint.Load(fold, flags), fold, options, exportSize, out _));
                 var ensemble = new EnsembleEngine(members);
-                return (ensemble, $"{what}: the {ensemble.Name} folds' mean");
+                return (ensemble, $"{what}: {ensemble.Name} folds, their probabilities averaged");
             }
             catch { foreach (var m in members) m.Dispose(); throw; }
         }
-        var engine = EngineFor(ModelCheckpoint.Load(path, flags), path, options, out var runsOn);
+        var engine = EngineFor(ModelCheckpoint.Load(path, flags), path, options, exportSize, out var runsOn);
         return (engine, $"{what} on {runsOn}");
     }
 
-    private static IInferenceEngine EngineFor(SegmentationModel model, string path, SegmenterOptions options, out string runsOn)
+    private static IInferenceEngine EngineFor(SegmentationModel model, string path, SegmenterOptions options, (int Height, int Width)? exportSize, out string runsOn)
     {
+        if (exportSize is var (h, w) && (h <= 0 || w <= 0 || h % model.SizeDivisor != 0 || w % model.SizeDivisor != 0))
+        {
+            model.Dispose();
+            throw new InputSizeException($"input height and width must be positive multiples of {model.SizeDivisor}, got {h}x{w}");
+        }
         if (options.Engine == SegmenterEngine.Onnx && model is IOnnxExportable)
         {
             runsOn = "ONNX Runtime";
-            using (model) return new OnnxEngine(OnnxExporter.ToBytes(model), Path.GetFileName(path), options.Threads);
+            using (model) return new OnnxEngine(OnnxExporter.ToBytes(model, exportSize?.Height, exportSize?.Width), Path.GetFileName(path), options.Threads);
         }
         if (options.Threads is { } threads) set_num_threads(threads);
         var device = TorchRuntime.ResolveDevice(options.Device);
@@ -58,3 +66,6 @@ public sealed class TorchEngineProvider : IEngineProvider
         return new TorchEngine(model, device);
     }
 }
+
+/// <summary>The network cannot take inputs of the size asked for (its poolings need multiples of a power of two).</summary>
+public sealed class InputSizeException(string message) : ArgumentException(message);

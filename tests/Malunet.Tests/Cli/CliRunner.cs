@@ -19,9 +19,14 @@ public static class CliRunner
     public static Result RunDll(string dll, string? workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         Assert.True(File.Exists(dll), $"{dll} missing");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        return RunProgram("dotnet", workingDirectory, environment, [dll, .. args]);
+    }
+
+    /// <summary>Runs any program (<c>dotnet pack</c>, an installed tool) the same way, waiting at most 10 minutes.</summary>
+    public static Result RunProgram(string program, string? workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (workingDirectory != null) psi.WorkingDirectory = workingDirectory;
-        psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["MALUNET_DEBUG"] = "0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
@@ -29,7 +34,7 @@ public static class CliRunner
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException($"malunet {string.Join(' ', args)} did not finish"); }
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish"); }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
 }
