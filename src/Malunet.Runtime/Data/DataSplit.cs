@@ -28,7 +28,7 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
     /// <summary>Sorted ids shuffled with <c>random.Random(seed)</c>; the first <c>ratio</c> train, the rest test.</summary>
     public static DataSplit Make(IEnumerable<string> ids, double ratio, long seed)
     {
-        if (ratio <= 0 || ratio >= 1) throw new ArgumentException($"--split-ratio must be between 0 and 1, got {ratio}");
+        if (ratio <= 0 || ratio >= 1) throw new ArgumentException($"the split ratio must lie between 0 and 1, got {ratio}");
         var list = ids.ToList();
         return Make(list, (int)(list.Count * ratio), seed); // Python int(): truncation
     }
@@ -51,7 +51,7 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
     public DataSplit WithValidation(double valRatio, long seed)
     {
         if (Val.Count > 0 || valRatio <= 0) return this;
-        if (valRatio >= 1) throw new ArgumentException($"--val-ratio must be below 1, got {valRatio}");
+        if (valRatio >= 1) throw new ArgumentException($"the validation ratio must be below 1, got {valRatio}");
         var train = Train.OrderBy(x => x, StringComparer.Ordinal).ToList();
         new PythonRandom(seed + 1).Shuffle(train);
         int nVal = Math.Max(1, (int)Math.Round(train.Count * valRatio));
@@ -72,7 +72,7 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
     public IReadOnlyList<DataSplit> Folds(int k, long seed)
     {
         var pool = Train.Concat(Val).Order(StringComparer.Ordinal).ToList();
-        if (k < 2 || k > pool.Count) throw new ArgumentException($"--folds must be between 2 and the {pool.Count} training images, got {k}");
+        if (k < 2 || k > pool.Count) throw new ArgumentException($"the number of folds must be between 2 and the {pool.Count} training images, got {k}");
         new PythonRandom(seed + 2).Shuffle(pool);
         return Enumerable.Range(0, k).Select(i =>
         {

@@ -218,7 +218,7 @@ public static class DatasetScanner
             var candidates = suffixes.Where(s => masksByStem.ContainsKey(id + s)).SelectMany(s => masksByStem[id + s]).ToList();
             if (candidates.Count > 1)
                 throw new InvalidDataException(
-                    $"{img}: two candidate masks, {candidates[0]} and {candidates[1]}; keep one, or name the suffix with --mask-suffix");
+                    $"{img}: two candidate masks, {candidates[0]} and {candidates[1]}; keep one, or give the suffix that names the masks");
             var mask = candidates.SingleOrDefault();
             if (mask != null) claimed.Add(mask);
             else if (masks != null)

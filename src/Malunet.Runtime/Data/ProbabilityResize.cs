@@ -74,19 +74,18 @@ public static class ProbabilityResize
 
     private readonly struct MaskSink(byte[] dst, double threshold) : ISink
     {
-        private readonly float limit = Limit(threshold);
+        private readonly float limit = Evaluation.MaskMetrics.LesionLimit(threshold);
         public void PutRow(long offset, ReadOnlySpan<float> row) => ThresholdRow(row, limit, 255, dst.AsSpan((int)offset, row.Length));
     }
 
     private readonly struct ForegroundSink(bool[] dst, double threshold) : ISink
     {
-        private readonly float limit = Limit(threshold);
+        private readonly float limit = Evaluation.MaskMetrics.LesionLimit(threshold);
         public void PutRow(long offset, ReadOnlySpan<float> row) =>
             ThresholdRow(row, limit, 1, MemoryMarshal.Cast<bool, byte>(dst.AsSpan((int)offset, row.Length)));
     }
 
     /// <summary>v &gt;= threshold (a double) holds for a float v exactly when v &gt;= the smallest float not below the threshold.</summary>
-    private static float Limit(double threshold) => (float)threshold < threshold ? MathF.BitIncrement((float)threshold) : (float)threshold;
 
     /// <summary><c>d[x] = row[x] &gt;= limit ? on : 0</c>, a vector at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

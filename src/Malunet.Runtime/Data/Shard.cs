@@ -17,7 +17,7 @@ public sealed record Shard(int Index, int Count)
         var parts = text.Split('/');
         if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n)
             return new Shard(i, n);
-        throw new ArgumentException($"--shard must be I/N with 0 <= I < N (e.g. 0/4), not '{text}'");
+        throw new ArgumentException($"a shard must be I/N with 0 <= I < N (e.g. 0/4), not '{text}'");
     }
 
     /// <summary>This shard's items of a list already in its fixed (sorted) order, in blocks of <paramref name="batch"/>.</summary>

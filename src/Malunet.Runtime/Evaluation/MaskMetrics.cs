@@ -19,11 +19,26 @@ public static class MaskMetrics
     public static string? ThresholdProblem(double threshold) =>
         threshold > 0 && threshold < 1 ? null : $"threshold must be in (0, 1), got {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
-    /// <summary>The predicted mask: <c>p &gt;= threshold</c>, the rule of the official metrics.</summary>
+    /// <summary>
+    /// The one threshold rule of every mask and metric: a pixel is lesion when <c>p &gt;= threshold</c> (the official
+    /// metrics' rule), compared in double precision.
+    /// </summary>
+    public static bool IsLesion(float probability, double threshold) => probability >= threshold;
+
+    /// <summary>
+    /// The smallest float32 <c>p</c> with <see cref="IsLesion"/>: float-only code (vectorised loops) compares
+    /// <c>p &gt;= LesionLimit(threshold)</c> and gets the same answer for every float.
+    /// </summary>
+    public static float LesionLimit(double threshold) => (float)threshold < threshold ? MathF.BitIncrement((float)threshold) : (float)threshold;
+
+    /// <summary>The one ground-truth rule: a mask pixel is lesion at 128 and above (<c>gt &gt;= 0.5</c> on 0..1 masks).</summary>
+    public static bool IsTrueLesion(byte maskValue) => maskValue >= 128;
+
+    /// <summary>The predicted mask by <see cref="IsLesion"/>.</summary>
     public static bool[] Threshold(float[] probabilities, double threshold)
     {
         var m = new bool[probabilities.Length];
-        for (int i = 0; i < m.Length; i++) m[i] = probabilities[i] >= threshold;
+        for (int i = 0; i < m.Length; i++) m[i] = IsLesion(probabilities[i], threshold);
         return m;
     }
 

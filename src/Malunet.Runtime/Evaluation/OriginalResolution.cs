@@ -22,11 +22,11 @@ public static class OriginalResolution
         {
             int row = y * W;
             for (int x = 0; x < W; x++)
-                if (mask.Pixels[row + x] >= 128) { if (x < gx0) gx0 = x; if (x > gx1) gx1 = x; if (y < gy0) gy0 = y; if (y > gy1) gy1 = y; }
+                if (MaskMetrics.IsTrueLesion(mask.Pixels[row + x])) { if (x < gx0) gx0 = x; if (x > gx1) gx1 = x; if (y < gy0) gy0 = y; if (y > gy1) gy1 = y; }
         }
         int px0 = n, py0 = n, px1 = -1, py1 = -1;
         for (int i = 0; i < prob.Length; i++)
-            if (prob[i] >= threshold) { int x = i % n, y = i / n; px0 = Math.Min(px0, x); px1 = Math.Max(px1, x); py0 = Math.Min(py0, y); py1 = Math.Max(py1, y); }
+            if (MaskMetrics.IsLesion(prob[i], threshold)) { int x = i % n, y = i / n; px0 = Math.Min(px0, x); px1 = Math.Max(px1, x); py0 = Math.Min(py0, y); py1 = Math.Max(py1, y); }
         int x0 = gx1 >= 0 ? gx0 : W, y0 = gy1 >= 0 ? gy0 : H, x1 = gx1, y1 = gy1;
         if (px1 >= 0)
         {
@@ -38,7 +38,7 @@ public static class OriginalResolution
         int ww = x1 - x0 + 1, wh = y1 - y0 + 1;
         var truth = new bool[ww * wh];
         for (int y = 0; y < wh; y++)
-            for (int x = 0; x < ww; x++) truth[y * ww + x] = mask.Pixels[(y0 + y) * W + x0 + x] >= 128;
+            for (int x = 0; x < ww; x++) truth[y * ww + x] = MaskMetrics.IsTrueLesion(mask.Pixels[(y0 + y) * W + x0 + x]);
         var predicted = ProbabilityResize.ResizeWindowToForeground(prob, n, n, W, H, x0, y0, ww, wh, threshold);
         return MaskMetrics.Compute(predicted, truth, ww, wh);
     }

@@ -28,8 +28,8 @@ public sealed class ConfusionMetrics : IPooledMetrics
         if (!probabilities.shape.SequenceEqual(groundTruth.shape))
             throw new ArgumentException($"prediction [{string.Join(",", probabilities.shape)}] and ground truth [{string.Join(",", groundTruth.shape)}] differ in shape");
         using var scope = NewDisposeScope();
-        var p = probabilities.ge(Threshold);
-        var g = groundTruth.ge(0.5);
+        var p = probabilities.ge(MaskMetrics.LesionLimit(Threshold)); // MaskMetrics.IsLesion, in float32
+        var g = groundTruth.ge(0.5); // MaskMetrics.IsTrueLesion on masks scaled to 0..1 (128/255 is the first value above 0.5)
         long tp = (p & g).sum().item<long>();
         long predicted = p.sum().item<long>();
         long actual = g.sum().item<long>();

@@ -54,7 +54,7 @@ public static class DatasetEvaluation
             if (decoded.NonBinaryMaskPixels > 0) problems.Add(DataProblem.NonBinaryMask(sample.MaskPath!, decoded.NonBinaryMaskPixels));
             int n = decoded.Size;
             var gt = new bool[n * n];
-            for (int i = 0; i < gt.Length; i++) gt[i] = decoded.Mask![i] >= 128; // gt >= 0.5 after resizing, as the paper's metrics
+            for (int i = 0; i < gt.Length; i++) gt[i] = MaskMetrics.IsTrueLesion(decoded.Mask![i]); // after resizing, as the paper's metrics
             var at256 = MaskMetrics.Compute(MaskMetrics.Threshold(prob, threshold), gt, n, n);
             losses.TryRemove(decoded.Id, out var l);
             if (!originalResolution) { rows.Add(new ImageScores(decoded.Id, decoded.MaskWidth, decoded.MaskHeight, at256, null, l)); return; }
