@@ -10,6 +10,7 @@ namespace Malunet.Data;
 /// </summary>
 public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string> Val, IReadOnlyList<string> Test, string Description)
 {
+    /// <summary>Reads a split file (JSON: "train", "val", "test" id lists); errors name the file.</summary>
     public static DataSplit Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such split file");
@@ -83,6 +84,7 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
         }).ToList();
     }
 
+    /// <summary>The split as JSON, in the form <see cref="Load"/> reads.</summary>
     public JsonObject ToJson() => new()
     {
         ["description"] = Description,
@@ -91,5 +93,6 @@ public sealed record DataSplit(IReadOnlyList<string> Train, IReadOnlyList<string
         ["test"] = new JsonArray(Test.Select(x => (JsonNode)x).ToArray()),
     };
 
+    /// <summary>Writes the split file (whole or not at all).</summary>
     public void Save(string path) => Interop.AtomicFile.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 }

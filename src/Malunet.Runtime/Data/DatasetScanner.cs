@@ -7,6 +7,7 @@ namespace Malunet.Data;
 /// </summary>
 public sealed record DatasetScan(string Root, string Layout, IReadOnlyList<Sample> Samples, IReadOnlyList<DataProblem> Problems)
 {
+    /// <summary>Whether the layout has parts of its own (train, val, test) rather than one folder.</summary>
     public bool HasParts => Samples.Any(s => s.Subset != DatasetScanner.WholeFolder);
 
     /// <summary>
@@ -45,6 +46,7 @@ public static class DatasetScanner
     /// <summary>The subset of samples in a layout without parts.</summary>
     public const string WholeFolder = "all";
 
+    /// <summary>The file extensions read as images, lower case.</summary>
     public static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff" };
 
     /// <summary>Mask names in common use, most specific first; the empty suffix is Kvasir-SEG's same-stem naming.</summary>

@@ -5,6 +5,7 @@ namespace Malunet.Data;
 /// <summary>An 8-bit image in row-major order with 1 (gray), 3 (RGB) or 4 (RGBA, opaque) interleaved channels.</summary>
 public sealed record Image8(int Width, int Height, int Channels, byte[] Pixels)
 {
+    /// <summary>Channel <paramref name="c"/> of the pixel at column <paramref name="x"/>, row <paramref name="y"/>.</summary>
     public byte this[int x, int y, int c] => Pixels[(y * Width + x) * Channels + c];
 }
 
@@ -16,8 +17,11 @@ public sealed record Image8(int Width, int Height, int Channels, byte[] Pixels)
 public sealed class ImageTooLargeException(long width, long height, long limit)
     : Exception($"{width}x{height} is {width * height:N0} pixels, more than the limit of {limit:N0}")
 {
+    /// <summary>The image's width in pixels, as its header says.</summary>
     public long Width { get; } = width;
+    /// <summary>The image's height in pixels, as its header says.</summary>
     public long Height { get; } = height;
+    /// <summary>The largest pixel count allowed.</summary>
     public long Limit { get; } = limit;
 }
 

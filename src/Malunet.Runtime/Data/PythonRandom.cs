@@ -10,6 +10,7 @@ public sealed class PythonRandom
     private readonly uint[] mt = new uint[624];
     private int index = 625;
 
+    /// <summary>A generator seeded as Python's <c>random.seed(seed)</c> seeds it for an integer.</summary>
     public PythonRandom(long seed)
     {
         // init_by_array with the seed's 32-bit words, least significant first (Python: abs(seed)).

@@ -6,6 +6,7 @@ public sealed record Sample(string Id, string ImagePath, string? MaskPath, strin
 /// <summary>A problem found while reading a dataset: the file and what is wrong.</summary>
 public sealed record DataProblem(string Path, string Problem, bool Fatal)
 {
+    /// <summary>"path: problem", the one line every verb prints.</summary>
     public override string ToString() => $"{Path}: {Problem}";
 
     /// <summary>A problem from a decoder message "&lt;path&gt;: &lt;problem&gt;" (or <paramref name="path"/> and the whole message).</summary>

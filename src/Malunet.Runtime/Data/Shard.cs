@@ -9,6 +9,7 @@ namespace Malunet.Data;
 /// </summary>
 public sealed record Shard(int Index, int Count)
 {
+    /// <summary>The whole list as one shard (0/1).</summary>
     public static readonly Shard Whole = new(0, 1);
 
     /// <summary>Parses <c>I/N</c> with 0 &lt;= I &lt; N; throws <see cref="ArgumentException"/> with the rule otherwise.</summary>
@@ -24,5 +25,6 @@ public sealed record Shard(int Index, int Count)
     public IReadOnlyList<T> Select<T>(IReadOnlyList<T> sorted, int batch) =>
         Count == 1 ? sorted : sorted.Where((_, k) => k / batch % Count == Index).ToList();
 
+    /// <summary>"I/N".</summary>
     public override string ToString() => $"{Index}/{Count}";
 }

@@ -42,6 +42,7 @@ public static class MaskMetrics
         return m;
     }
 
+    /// <summary>Dice, IoU and HD95 (pixels) of a predicted mask against the truth, both <paramref name="width"/> x <paramref name="height"/>.</summary>
     public static MaskScores Compute(ReadOnlySpan<bool> predicted, ReadOnlySpan<bool> truth, int width, int height)
     {
         if (predicted.Length != width * height || truth.Length != width * height)

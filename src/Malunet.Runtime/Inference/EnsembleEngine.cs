@@ -8,6 +8,7 @@ public sealed class EnsembleEngine : IInferenceEngine
 {
     private readonly IReadOnlyList<IInferenceEngine> members;
 
+    /// <summary>An ensemble of <paramref name="members"/> (owned: disposing the ensemble disposes them).</summary>
     public EnsembleEngine(IReadOnlyList<IInferenceEngine> members)
     {
         if (members.Count == 0) throw new ArgumentException("an ensemble needs at least one network");
@@ -18,10 +19,14 @@ public sealed class EnsembleEngine : IInferenceEngine
         this.members = members;
     }
 
+    /// <inheritdoc/>
     public string Name => $"ensemble of {members.Count} ({members[0].Name})";
+    /// <inheritdoc/>
     public int InputSize => members[0].InputSize;
+    /// <inheritdoc/>
     public int Classes => members[0].Classes;
 
+    /// <inheritdoc/>
     public long[] Run(float[] batch, long[] shape, float[] probabilities)
     {
         var outShape = members[0].Run(batch, shape, probabilities);
@@ -37,6 +42,7 @@ public sealed class EnsembleEngine : IInferenceEngine
         return outShape;
     }
 
+    /// <summary>Disposes every member.</summary>
     public void Dispose()
     {
         foreach (var m in members) m.Dispose();

@@ -29,6 +29,7 @@ public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyL
 /// </summary>
 public static class FolderPrediction
 {
+    /// <summary>summary.csv's header for one class.</summary>
     public const string SummaryHeader = "file,id,width,height,lesion_pixels,lesion_fraction";
 
     /// <summary>summary.csv's header: with K &gt;= 2 classes, lesion means any class but 0, then <c>class_1_pixels</c>..</summary>

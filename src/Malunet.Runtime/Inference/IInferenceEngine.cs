@@ -7,6 +7,7 @@ namespace Malunet.Inference;
 /// </summary>
 public interface IInferenceEngine : IDisposable
 {
+    /// <summary>What runs the network, in a word or a few (onnx, torch, an ensemble).</summary>
     string Name { get; }
 
     /// <summary>The square input size the network runs at.</summary>

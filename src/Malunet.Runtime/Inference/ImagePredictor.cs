@@ -10,12 +10,15 @@ namespace Malunet.Inference;
 public sealed class ImagePredictor
 {
     private readonly IInferenceEngine engine;
+    /// <summary>The network's square input size: images are resized to it.</summary>
     public int Size { get; }
+    /// <summary>Whether predictions are averaged over the flips.</summary>
     public bool TestTimeAugmentation { get; }
 
     /// <summary>The network's output channels (<see cref="IInferenceEngine.Classes"/>).</summary>
     public int Classes => engine.Classes;
 
+    /// <summary>Runs <paramref name="engine"/> at <paramref name="size"/> x <paramref name="size"/>, with flips averaged when <paramref name="tta"/>.</summary>
     public ImagePredictor(IInferenceEngine engine, int size = 256, bool tta = false)
     {
         this.engine = engine; Size = size; TestTimeAugmentation = tta;

@@ -15,6 +15,7 @@ public sealed record KnownAnswerResult(string Engine, string Model, int Batch, i
     /// <summary>Within <see cref="KnownAnswers.Tolerance"/> (a NaN never is).</summary>
     public bool Passed => MaxAbsDiff <= KnownAnswers.Tolerance;
 
+    /// <summary>One line for doctor and the error message.</summary>
     public override string ToString() =>
         $"{Engine} engine, {Model} batch {Batch} at {Size}x{Size}: max |diff| {MaxAbsDiff:E2} ({(Passed ? "ok" : $"over {KnownAnswers.Tolerance:E0}")}, {Elapsed.TotalMilliseconds:F0} ms)";
 }
@@ -35,6 +36,7 @@ public static class KnownAnswers
     /// <summary>The largest difference from a known answer that is accepted (float32 rounding is about 1e-6 here).</summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>The file of the answers, beside the bundled weights.</summary>
     public const string FileName = "known-answers.safetensors";
 
     /// <summary>Images in each known-answer batch: several images in a batch take kernels that one alone may not.</summary>

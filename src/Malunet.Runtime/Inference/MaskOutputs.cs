@@ -39,6 +39,7 @@ public static class MaskOutputs
         return new Image8(width, height, 1, px);
     }
 
+    /// <summary>Writes probabilities as an 8-bit PNG (<see cref="ProbabilityImage"/>).</summary>
     public static void SaveProbabilities(float[] probabilities, int width, int height, string path) =>
         ImageDecoder.SavePng(ProbabilityImage(probabilities, width, height), path);
 

@@ -15,6 +15,7 @@ public sealed class OnnxEngine : IInferenceEngine
     private readonly string input, output;
     private readonly RunOptions runOptions = new();
 
+    /// <summary>Opens the ONNX file at <paramref name="path"/> with <paramref name="threads"/> CPU threads (default: every core) and runs ONNX Runtime's known answers once per process.</summary>
     public OnnxEngine(string path, int? threads = null) : this(path, threads, verify: true) { }
 
     /// <summary>A session on a model held in memory (e.g. the Malunet package's <c>OnnxExporter.ToBytes</c>); nothing touches the disk.</summary>
@@ -71,10 +72,12 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <summary>The sessions that share a batch.</summary>
     public int Sessions => sessions.Length;
 
+    /// <inheritdoc/>
     public int Classes { get; }
 
     /// <summary>The model's input shape (-1 for the dynamic batch).</summary>
     public int[] InputShape { get; }
+    /// <inheritdoc/>
     public string Name => "onnx";
 
     /// <summary>The graph's fixed input height (our exports fix it to the size the weights were trained at).</summary>
@@ -154,5 +157,6 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <paramref name="shares"/> consecutive shares whose sizes differ by at most one.</summary>
     private static int ShareStart(int k, int n, int shares) => (int)((long)k * n / shares);
 
+    /// <summary>Closes the sessions.</summary>
     public void Dispose() { runOptions.Dispose(); foreach (var s in sessions) s.Dispose(); }
 }

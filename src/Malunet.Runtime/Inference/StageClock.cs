@@ -8,6 +8,7 @@ public sealed class StageClock(params string[] stages)
 {
     private readonly ConcurrentDictionary<string, long> ticks = new(stages.Select(s => KeyValuePair.Create(s, 0L)));
 
+    /// <summary>A timestamp to pass to <see cref="Add"/>.</summary>
     public static long Start() => Stopwatch.GetTimestamp();
 
     /// <summary>Adds the time since <paramref name="since"/> to <paramref name="stage"/> and restarts the lap.</summary>

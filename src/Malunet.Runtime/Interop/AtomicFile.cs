@@ -9,6 +9,7 @@ namespace Malunet.Interop;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> into a temporary file beside it, flushed to disk, then renamed over it: readers see the old file or the whole new one, never a part.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
@@ -49,8 +50,10 @@ public static class AtomicFile
     [DllImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
     private static extern int SyncFileRange(SafeFileHandle fd, long offset, long nbytes, uint flags);
 
+    /// <summary>Writes text (UTF-8) as <see cref="Write"/> does.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
+    /// <summary>Writes bytes as <see cref="Write"/> does.</summary>
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 }

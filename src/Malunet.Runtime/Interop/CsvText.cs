@@ -3,6 +3,7 @@ namespace Malunet.Interop;
 /// <summary>The little CSV our tables need: a field is quoted when it holds a comma, a quote or a line break.</summary>
 public static class CsvText
 {
+    /// <summary>A CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break.</summary>
     public static string Quote(string field) =>
         field.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 

@@ -5,7 +5,23 @@ using System.Text.RegularExpressions;
 namespace Malunet.Interop;
 
 /// <summary>The element types of the <c>.npy</c> files read here (NumPy's <c>descr</c> in brackets).</summary>
-public enum NpyElement { Float32, Float64, Float16, Int64, Int32, UInt8, Bool }
+public enum NpyElement
+{
+    /// <summary>&lt;f4</summary>
+    Float32,
+    /// <summary>&lt;f8</summary>
+    Float64,
+    /// <summary>&lt;f2</summary>
+    Float16,
+    /// <summary>&lt;i8</summary>
+    Int64,
+    /// <summary>&lt;i4</summary>
+    Int32,
+    /// <summary>|u1</summary>
+    UInt8,
+    /// <summary>|b1</summary>
+    Bool,
+}
 
 /// <summary>What a <c>.npy</c> header says: the element type, the shape, and where the data starts.</summary>
 public sealed record NpyHeader(NpyElement Dtype, long[] Shape, long DataOffset)
@@ -21,6 +37,7 @@ public sealed record NpyHeader(NpyElement Dtype, long[] Shape, long DataOffset)
 
     /// <summary>Bytes of one entry along the first axis (one image of an N x C x H x W batch).</summary>
     public long RowBytes => Shape.Skip(1).Aggregate(1L, (a, b) => a * b) * ElementSize;
+    /// <summary>Bytes of the whole array.</summary>
     public long DataBytes => (Shape.Length > 0 ? Shape[0] : 1) * RowBytes;
 }
 

@@ -11,8 +11,10 @@ namespace Malunet.Models;
 /// </summary>
 public static class BundledWeights
 {
+    /// <summary>The architecture whose weights are used when none is named: MALUNet.</summary>
     public const string DefaultModel = "malunet";
 
+    /// <summary>The file name of <paramref name="model"/>'s bundled checkpoint.</summary>
     public static string FileName(string model = DefaultModel) => $"{model}-isic2017.safetensors";
 
     /// <summary>The bundled weights of <paramref name="model"/>, or null if this installation has none.</summary>

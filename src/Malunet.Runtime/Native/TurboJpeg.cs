@@ -14,7 +14,15 @@ public static class TurboJpeg
     private const string Lib = "libturbojpeg.so.0";
 
     /// <summary>Pixel formats of the TurboJPEG API (TJPF).</summary>
-    public enum PixelFormat { Rgb = 0, Gray = 6, Rgba = 7 }
+    public enum PixelFormat
+    {
+        /// <summary>3 bytes a pixel.</summary>
+        Rgb = 0,
+        /// <summary>1 byte a pixel.</summary>
+        Gray = 6,
+        /// <summary>4 bytes a pixel, alpha 255.</summary>
+        Rgba = 7,
+    }
 
     private const int Subsampling420 = 2;
     private const int AccurateDct = 4096, FastDct = 2048;
@@ -41,6 +49,7 @@ public static class TurboJpeg
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     });
 
+    /// <summary>Whether the system's TurboJPEG (libturbojpeg.so.0) could be loaded.</summary>
     public static bool Available => available.Value;
 
     private static string Error(IntPtr handle) => Marshal.PtrToStringAnsi(tjGetErrorStr2(handle)) ?? "unknown error";
