@@ -32,6 +32,19 @@ public class BundledWeightsTests
             "after changing the exporter, write it again: ./malunet export --format onnx --output weights/malunet-isic2017.onnx");
     }
 
+    /// <summary>
+    /// The paper's 650 test images at 256x256, decoded afresh (no cache file: a stale cache entry must not hide a
+    /// decoding change) once for every architecture's card test.
+    /// </summary>
+    private static readonly Lazy<IReadOnlyList<CachedSample>> TestImages = new(() =>
+    {
+        var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
+        var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
+        var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, null, out var problems);
+        Assert.DoesNotContain(problems, p => p.Fatal);
+        return cached;
+    });
+
     [Theory]
     [MemberData(nameof(Bundled))]
     public void Bundled_weights_reach_the_model_card_metrics_on_the_650_test_images(string name)
@@ -41,11 +54,7 @@ public class BundledWeightsTests
         double cardMiou = card["test_650"]!["miou"]!.GetValue<double>();
         var model = ModelCheckpoint.Load(path);
         Assert.Equal(name, model.Options.Model);
-        var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
-        var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
-        // Decoded afresh (no cache file): a stale cache entry must not hide a decoding change.
-        var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, null, out var problems);
-        Assert.DoesNotContain(problems, p => p.Fatal);
+        var cached = TestImages.Value;
         Assert.Equal(650, cached.Count);
         var result = Evaluator.Run(model, cached, CPU, 8, 0.5);
         // The evaluation is deterministic: the card's numbers, to 1e-6 (one flipped pixel of the 42.6 M moves mIoU by ~3e-8).

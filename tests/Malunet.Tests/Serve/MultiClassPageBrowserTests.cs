@@ -20,7 +20,7 @@ public class MultiClassPageBrowserTests : TempFolderTest
     [Fact]
     public async Task A_three_class_network_is_drawn_one_colour_per_class_in_both_modes()
     {
-        var (_, run) = MultiClassTests.TrainThreeClasses(dir);
+        var (_, run) = MultiClassTests.TrainThreeClasses();
         var weights = Path.Combine(run, "checkpoints", "best.safetensors");
         var model = ModelCheckpoint.Load(weights);
         var options = ServerFixture.Options;

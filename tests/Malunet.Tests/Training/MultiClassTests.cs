@@ -208,21 +208,29 @@ public class MultiClassTests : TempFolderTest
     internal static string[] ThreeClassRecipe(string dir, string data) =>
         ["--data", data, "--num-classes", "3", "--epochs", "6", "--batch-size", "4", "--image-size", "64", "--cache-dir", Path.Combine(dir, "cache")];
 
-    /// <summary>Writes the 3-class set into <paramref name="dir"/>/data and trains on it; returns the data folder and run folder.</summary>
-    internal static (string Data, string Run) TrainThreeClasses(string dir)
+    /// <summary>
+    /// The 3-class set and a run trained on it (data folder, run folder), made once per test process in a folder of
+    /// its own (deleted when the process ends) for every test that needs a trained 3-class network: tests read it,
+    /// and whatever they write goes into their own folders.
+    /// </summary>
+    internal static (string Data, string Run) TrainThreeClasses() => threeClasses.Value;
+
+    private static readonly Lazy<(string Data, string Run)> threeClasses = new(() =>
     {
+        var dir = Directory.CreateTempSubdirectory("malunet-three-classes-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
         var data = Path.Combine(dir, "data");
         SyntheticLesions.WriteClasses(data, 48, 96);
         var run = Path.Combine(dir, "run");
         var r = CliRunner.Run(["train", .. ThreeClassRecipe(dir, data), "--out", run]);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         return (data, run);
-    }
+    });
 
     [Fact]
     public void Three_classes_train_predict_evaluate_and_export_from_the_command_line()
     {
-        var (data, run) = TrainThreeClasses(dir);
+        var (data, run) = TrainThreeClasses();
         var recipe = ThreeClassRecipe(dir, data);
         var test = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "test.json")))!;
         Assert.Equal(3, test["classes"]!.GetValue<int>());
