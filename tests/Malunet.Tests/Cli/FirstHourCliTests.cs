@@ -37,4 +37,24 @@ public class FirstHourCliTests
         Assert.Contains("$MALUNET_CACHE", ablate);
         Assert.Contains("$XDG_CACHE_HOME", CliRunner.Run("train", "--help").Stdout);
     }
+
+    [Fact]
+    public void Usage_lines_name_the_command_users_type()
+    {
+        foreach (var verb in new[] { "train", "evaluate", "predict", "serve" })
+        {
+            var help = CliRunner.Run(verb, "--help").Stdout;
+            Assert.Contains($"malunet {verb} [options]", help);
+            Assert.DoesNotContain("Malunet.Cli", help);
+        }
+    }
+
+    [Fact]
+    public void A_missing_input_is_one_line_naming_it_and_exit_1()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "malunet-no-such-folder", "photos");
+        var r = CliRunner.Run("predict", "--input", missing, "--output", Path.Combine(Path.GetTempPath(), "malunet-never-written"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"malunet: error: {missing}: no such file or folder", r.Stderr.Trim());
+    }
 }
