@@ -56,9 +56,9 @@ public static class MalunetCli
         catch (InvalidOperationException) { return null; }
     }
 
-    /// <summary>The parser's words for a value of the wrong type, without .NET type names.</summary>
+    /// <summary>The parser's words for a value of the wrong type, without .NET type names, on one line.</summary>
     private static string Plain(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '([^']+)'", m => m.Groups[1].Value switch
+        System.Text.RegularExpressions.Regex.Replace(string.Join(", ", message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Replace(":,", ":"), @"as expected type '([^']+)'", m => m.Groups[1].Value switch
         {
             var t when t.Contains("Int32") || t.Contains("Int64") => "as a whole number",
             var t when t.Contains("Double") || t.Contains("Single") => "as a number",

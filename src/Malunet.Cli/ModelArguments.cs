@@ -22,11 +22,26 @@ public sealed class ModelArguments
     public Option<int> NumClasses { get; } = new("--num-classes") { Description = "1: binary lesion masks (0/255) and a sigmoid, as the paper; K >= 2: masks of class indices 0..K-1 (8-bit gray or palette PNG; 0 is the background) and a softmax", DefaultValueFactory = _ => 1 };
     public Option<int> InputChannels { get; } = new("--input-channels") { Description = "Input channels", DefaultValueFactory = _ => 3 };
 
+    public Option<string> TrainedOn { get; } = CreateTrainedOn();
+
+    private static Option<string> CreateTrainedOn()
+    {
+        var option = new Option<string>("--trained-on")
+        {
+            Description = $"The data set of the bundled weights used without --weights: {string.Join(" or ", BundledWeights.Datasets)}",
+            DefaultValueFactory = _ => BundledWeights.DefaultDataset,
+        };
+        option.AcceptOnlyFromAmong([.. BundledWeights.Datasets]);
+        return option;
+    }
+
+    /// <summary>The options that build the network (--trained-on only picks bundled weights).</summary>
     private IEnumerable<Option> All => new Option[] { Model, CList, SplitAtt, Bridge, BridgeOrder, NumClasses, InputChannels };
 
     public void AddTo(Command command)
     {
         foreach (var o in All) command.Options.Add(o);
+        command.Options.Add(TrainedOn);
     }
 
     /// <summary>True if the user set any model option explicitly.</summary>
@@ -74,12 +89,12 @@ public sealed class ModelArguments
     {
         if (!string.IsNullOrEmpty(given)) return given;
         var name = r.GetValue(Model)!;
-        var bundled = Bundled(name, "--weights is required");
-        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
+        var bundled = Bundled(name, r.GetValue(TrainedOn)!, "--weights is required");
+        Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(r)})");
         return bundled;
     }
 
-    private static string BundledUse(string name) => $"{name} {BundledWeights.Describe(name)}";
+    private string BundledUse(ParseResult r) => $"{r.GetValue(Model)} {BundledWeights.Describe(r.GetValue(Model)!, r.GetValue(TrainedOn)!)}";
 
     /// <summary>
     /// The segmenter of the verbs that segment: an .onnx --weights, or without --weights and without options that
@@ -90,7 +105,7 @@ public sealed class ModelArguments
     public Segmenter OpenSegmenter(ParseResult r, string? weights, SegmenterOptions options, (int Height, int Width)? exportSize = null)
     {
         var name = r.GetValue(Model)!;
-        options = options with { Model = name };
+        options = options with { Model = name, Dataset = r.GetValue(TrainedOn)! };
         try
         {
             if (!string.IsNullOrEmpty(weights) && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
@@ -100,9 +115,9 @@ public sealed class ModelArguments
             }
             bool flagsGiven = All.Any(o => o != Model && r.GetResult(o) is { Implicit: false });
             bool trainedSize = exportSize is null || exportSize == (NetworkInput.DefaultSize, NetworkInput.DefaultSize);
-            if (string.IsNullOrEmpty(weights) && !flagsGiven && trainedSize && options.Engine == SegmenterEngine.Onnx && BundledWeights.FindOnnx(name) is { } bundled)
+            if (string.IsNullOrEmpty(weights) && !flagsGiven && trainedSize && options.Engine == SegmenterEngine.Onnx && BundledWeights.FindOnnx(name, options.Dataset) is { } bundled)
             {
-                Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(name)})");
+                Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(r)})");
                 return Segmenter.Open(options);
             }
             var flags = Bind(r);
@@ -123,10 +138,11 @@ public sealed class ModelArguments
     /// The bundled weights of <paramref name="model"/>; without them, a usage error that starts with
     /// <paramref name="context"/> and names the architectures that have some.
     /// </summary>
-    public static string Bundled(string model, string context) =>
-        BundledWeights.Find(model)
+    public static string Bundled(string model, string dataset, string context) =>
+        BundledWeights.Find(model, dataset)
         ?? throw new UsageException($"{context}: there are no bundled weights for --model {model} " +
-                                    $"(weights/{BundledWeights.FileName(model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
+                                    (dataset == BundledWeights.DefaultDataset ? "" : $"trained on {BundledWeights.DatasetTitle(dataset)} ") +
+                                    $"(weights/{BundledWeights.FileName(model, dataset)}; bundled: {string.Join(", ", BundledWeights.Models(dataset: dataset))})");
 
     /// <summary>
     /// Loads a weights file: our checkpoints carry their options (a note is printed if flags were also given);

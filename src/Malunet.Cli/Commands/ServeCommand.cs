@@ -119,8 +119,9 @@ public static class ServeCommand
     public static JsonObject Describe(SegmentationModel net, string weightsPath)
     {
         var counts = ModelComplexity.Measure(net, net.InputSize, net.Options.InputChannels);
-        var bundled = BundledWeights.Find(net.Options.Model);
-        bool isBundled = bundled != null && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath);
+        var dataset = BundledWeights.Datasets.FirstOrDefault(d =>
+            BundledWeights.Find(net.Options.Model, d) is { } bundled && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath));
+        bool isBundled = dataset != null;
         return new JsonObject
         {
             ["name"] = net.Options.Model,
@@ -136,7 +137,7 @@ public static class ServeCommand
             ["class_colours"] = new JsonArray(Enumerable.Range(1, Math.Max(0, net.Options.NumClasses - 1))
                 .Select(c => { var (r, g, b) = MaskOutputs.ClassColour(c); return (JsonNode)$"#{r:x2}{g:x2}{b:x2}"; }).ToArray()),
             ["bundled"] = isBundled,
-            ["card"] = isBundled ? BundledWeights.Card(net.Options.Model) : null,
+            ["card"] = isBundled ? BundledWeights.Card(net.Options.Model, dataset!) : null,
         };
     }
 }

@@ -43,7 +43,7 @@ public static class TrainCommand
             else
             {
                 c = recipe.Bind(r, model, device);
-                if (c.Init != null) c.Init = InitWeightsPath(c.Init, c.Model);
+                if (c.Init != null) c.Init = InitWeightsPath(c.Init, c.Model, r.GetValue(model.TrainedOn)!);
                 var outDir = r.GetValue(output) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
                 if (r.GetValue(folds) is { } k)
                 {
@@ -109,12 +109,12 @@ public static class TrainCommand
         return 0;
     }
 
-    /// <summary>--init's file: the bundled weights of the model for "bundled", else the path as given (made absolute).</summary>
-    private static string InitWeightsPath(string given, ModelOptions options)
+    /// <summary>--init's file: the bundled weights of the model (trained on <paramref name="dataset"/>) for "bundled", else the path as given (made absolute).</summary>
+    private static string InitWeightsPath(string given, ModelOptions options, string dataset)
     {
         if (!given.Equals("bundled", StringComparison.OrdinalIgnoreCase))
             return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"{given}: no such weights file (--init)");
-        return ModelArguments.Bundled(options.Model, "--init bundled");
+        return ModelArguments.Bundled(options.Model, dataset, "--init bundled");
     }
 
     /// <summary>

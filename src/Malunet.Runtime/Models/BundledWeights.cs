@@ -1,57 +1,79 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Malunet.Inference;
 
 namespace Malunet.Models;
 
 /// <summary>
-/// The weights shipped with the project, one file per architecture (<c>weights/&lt;model&gt;-isic2017.safetensors</c>,
-/// trained with our pipeline on the ISIC 2017 split of the paper; MALUNet's first), each with its model card
-/// (<c>&lt;model&gt;-isic2017.card.json</c>). The build copies them beside the program; a checkout also finds them in
-/// its <c>weights/</c> folder.
+/// The weights shipped with the project, one file per architecture and training data set
+/// (<c>weights/&lt;model&gt;-&lt;dataset&gt;.safetensors</c>, trained with our pipeline on the paper's split of ISIC 2017
+/// or ISIC 2018; MALUNet's first), each with its model card (<c>&lt;model&gt;-&lt;dataset&gt;.card.json</c>) and, for
+/// MALUNet, its ONNX export. The build copies them beside the program; a checkout also finds them in its
+/// <c>weights/</c> folder. ISIC 2017 is the default data set.
 /// </summary>
 public static class BundledWeights
 {
     /// <summary>The architecture whose weights are used when none is named: MALUNet.</summary>
     public const string DefaultModel = "malunet";
 
-    /// <summary>The file name of <paramref name="model"/>'s bundled checkpoint.</summary>
-    public static string FileName(string model = DefaultModel) => $"{model}-isic2017.safetensors";
+    /// <summary>The data set whose weights are used when none is named: ISIC 2017, the paper's first table.</summary>
+    public const string DefaultDataset = "isic2017";
 
-    /// <summary>The bundled weights of <paramref name="model"/>, or null if this installation has none.</summary>
-    public static string? Find(string model = DefaultModel) => Locate(FileName(model));
+    /// <summary>The data sets bundled weights may be trained on.</summary>
+    public static readonly IReadOnlyList<string> Datasets = ["isic2017", "isic2018"];
+
+    /// <summary>A data set's name as people write it ("ISIC 2017").</summary>
+    public static string DatasetTitle(string dataset) => dataset.StartsWith("isic", StringComparison.Ordinal) ? $"ISIC {dataset[4..]}" : dataset;
+
+    /// <summary>The file name of <paramref name="model"/>'s bundled checkpoint.</summary>
+    public static string FileName(string model = DefaultModel, string dataset = DefaultDataset) => $"{model}-{Checked(dataset)}.safetensors";
+
+    /// <summary>The bundled weights of <paramref name="model"/> trained on <paramref name="dataset"/>, or null if this installation has none.</summary>
+    public static string? Find(string model = DefaultModel, string dataset = DefaultDataset) => Locate(FileName(model, dataset));
 
     /// <summary>
-    /// The bundled weights of <paramref name="model"/> exported as ONNX (<c>weights/&lt;model&gt;-isic2017.onnx</c>), or
-    /// null. A test keeps the file equal, byte for byte, to what what the exporter writes for the bundled
-    /// weights today (the Malunet package's <c>OnnxExporter</c>); it spares ONNX Runtime users loading libtorch to export them.
+    /// The bundled weights exported as ONNX (<c>weights/&lt;model&gt;-&lt;dataset&gt;.onnx</c>), or null. A test keeps
+    /// each file equal, byte for byte, to what the exporter (the Malunet package's <c>OnnxExporter</c>) writes for the
+    /// bundled weights today; it spares ONNX Runtime users loading libtorch to export them.
     /// </summary>
-    public static string? FindOnnx(string model = DefaultModel) => Locate($"{model}-isic2017.onnx");
+    public static string? FindOnnx(string model = DefaultModel, string dataset = DefaultDataset) => Locate($"{model}-{Checked(dataset)}.onnx");
 
-    /// <summary>The machine-readable model card (data, recipe, metrics) of <paramref name="model"/>'s weights, or null.</summary>
-    public static JsonObject? Card(string model = DefaultModel)
+    /// <summary>The machine-readable model card (data, recipe, metrics) of the weights, or null.</summary>
+    public static JsonObject? Card(string model = DefaultModel, string dataset = DefaultDataset)
     {
-        var p = Locate($"{model}-isic2017.card.json");
+        var p = Locate($"{model}-{Checked(dataset)}.card.json");
         return p == null ? null : JsonNode.Parse(File.ReadAllText(p))!.AsObject();
     }
 
-    /// <summary>What the bundled weights of <paramref name="model"/> are, in one line (from their card).</summary>
-    public static string Describe(string model = DefaultModel)
+    /// <summary>
+    /// The card's test scores on the paper's split: its <c>test_N</c> entry (N test images), or null.
+    /// </summary>
+    public static (int Images, JsonNode Scores)? PaperSplitTest(JsonObject card) =>
+        card.Where(kv => kv.Key.StartsWith("test_", StringComparison.Ordinal) && int.TryParse(kv.Key[5..], out _))
+            .Select(kv => ((int, JsonNode)?)(int.Parse(kv.Key[5..], CultureInfo.InvariantCulture), kv.Value!)).FirstOrDefault();
+
+    /// <summary>What the bundled weights are, in one line (from their card).</summary>
+    public static string Describe(string model = DefaultModel, string dataset = DefaultDataset)
     {
-        var metrics = Card(model)?["test_650"]?["miou"] is { } m
-            ? $", test mIoU {m.GetValue<double>().ToString("F4", System.Globalization.CultureInfo.InvariantCulture)} on the paper's 650-image split" : "";
-        return $"trained on ISIC 2017{metrics}; see weights/MODEL_CARD.md";
+        var metrics = Card(model, dataset) is { } card && PaperSplitTest(card) is var (images, scores) && scores["miou"] is { } m
+            ? $", test mIoU {m.GetValue<double>().ToString("F4", CultureInfo.InvariantCulture)} on the paper's {images}-image split" : "";
+        return $"trained on {DatasetTitle(dataset)}{metrics}; see weights/MODEL_CARD.md";
     }
 
-    /// <summary>The architectures that have bundled weights here, as <paramref name="extension"/> files
-    /// (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime): MALUNet first, then by name.</summary>
-    public static IEnumerable<string> Models(string extension = ".safetensors")
+    /// <summary>The architectures that have bundled weights trained on <paramref name="dataset"/> here, as
+    /// <paramref name="extension"/> files (<c>.safetensors</c> for the torch engine, <c>.onnx</c> for ONNX Runtime):
+    /// MALUNet first, then by name.</summary>
+    public static IEnumerable<string> Models(string extension = ".safetensors", string dataset = DefaultDataset)
     {
-        var suffix = "-isic2017" + extension;
+        var suffix = $"-{Checked(dataset)}{extension}";
         var folder = Locate(KnownAnswers.FileName) is { } known ? Path.GetDirectoryName(known)! : null;
         if (folder == null) return [];
         return Directory.EnumerateFiles(folder, "*" + suffix).Select(f => Path.GetFileName(f)[..^suffix.Length])
                         .OrderBy(m => m != DefaultModel).ThenBy(m => m, StringComparer.Ordinal).ToList();
     }
+
+    private static string Checked(string dataset) => Datasets.Contains(dataset) ? dataset
+        : throw new ArgumentException($"no bundled weights are trained on '{dataset}'; the data sets are {string.Join(", ", Datasets)}");
 
     internal static string? Locate(string name)
     {

@@ -32,7 +32,8 @@ public sealed class Segmenter : IDisposable
     }
 
     /// <summary>
-    /// The bundled weights of <see cref="SegmenterOptions.Model"/> (MALUNet, trained on ISIC 2017, unless asked). On
+    /// The bundled weights of <see cref="SegmenterOptions.Model"/> trained on <see cref="SegmenterOptions.Dataset"/>
+    /// (MALUNet and ISIC 2017 unless asked). On
     /// ONNX Runtime from their ONNX export when there is one; otherwise through the Malunet package.
     /// </summary>
     public static Segmenter Open(SegmenterOptions? options = null) => Open(null, options);
@@ -51,14 +52,14 @@ public sealed class Segmenter : IDisposable
         if (options.Problem() is { } problem) throw new ArgumentException(problem, nameof(options));
         if (options.Engine == SegmenterEngine.Onnx)
         {
-            var onnx = weights ?? BundledWeights.FindOnnx(options.Model);
+            var onnx = weights ?? BundledWeights.FindOnnx(options.Model, options.Dataset);
             if (onnx != null && onnx.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
                 return new Segmenter(new OnnxEngine(onnx, options.Threads), options,
-                                     weights == null ? $"{options.Model} ({BundledWeights.Describe(options.Model)}) on ONNX Runtime" : $"{Path.GetFileName(onnx)} on ONNX Runtime");
+                                     weights == null ? $"{options.Model} ({BundledWeights.Describe(options.Model, options.Dataset)}) on ONNX Runtime" : $"{Path.GetFileName(onnx)} on ONNX Runtime");
         }
         if (weights != null && !File.Exists(weights) && !Directory.Exists(weights)) throw new FileNotFoundException($"{weights}: no such file or folder");
         var provider = Provider() ?? throw new NotSupportedException(
-            (weights == null ? $"the bundled {options.Model} weights have no ONNX export here" : $"{weights}: not an .onnx file") +
+            (weights == null ? $"the bundled {options.Model} weights ({BundledWeights.DatasetTitle(options.Dataset)}) have no ONNX export here" : $"{weights}: not an .onnx file") +
             (options.Engine == SegmenterEngine.Torch ? "; the torch engine" : "; checkpoints and cross-validation folders") +
             " need the Malunet package (libtorch); Malunet.Runtime runs .onnx files and the bundled MALUNet");
         var (engine, description) = provider.Open(weights, options);

@@ -22,10 +22,13 @@ public sealed record SegmenterOptions
     /// <summary>The architecture whose bundled weights <see cref="Segmenter.Open(SegmenterOptions?)"/> runs (malunet, egeunet, unext-s).</summary>
     public string Model { get; init; } = "malunet";
 
+    /// <summary>The data set the bundled weights were trained on: isic2017 (the default) or isic2018.</summary>
+    public string Dataset { get; init; } = Models.BundledWeights.DefaultDataset;
+
     /// <summary>The engine; <see cref="SegmenterEngine.Onnx"/> unless asked.</summary>
     public SegmenterEngine Engine { get; init; } = SegmenterEngine.Onnx;
 
-    /// <summary>CPU threads of the network (default: every core).</summary>
+    /// <summary>CPU threads of the network (default: every core). For the torch engine this sets libtorch's thread count, which is one for the whole process.</summary>
     public int? Threads { get; init; }
 
     /// <summary>The torch engine's device: <c>cpu</c>, or <c>cuda[:N]</c> with a CUDA libtorch.</summary>
@@ -39,5 +42,6 @@ public sealed record SegmenterOptions
         Evaluation.MaskMetrics.ThresholdProblem(Threshold)
         ?? (Threads is < 1 ? $"threads must be at least 1, got {Threads}"
         : BatchSize < 1 ? $"the batch size must be at least 1, got {BatchSize}"
+        : !Models.BundledWeights.Datasets.Contains(Dataset) ? $"no bundled weights are trained on '{Dataset}'; the data sets are {string.Join(", ", Models.BundledWeights.Datasets)}"
         : null);
 }

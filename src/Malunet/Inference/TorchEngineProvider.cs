@@ -27,9 +27,10 @@ public sealed class TorchEngineProvider : IEngineProvider
     public static (IInferenceEngine Engine, string Description) Open(string? weights, SegmenterOptions options, ModelOptions? flags,
                                                                      (int Height, int Width)? exportSize = null)
     {
-        var path = weights ?? BundledWeights.Find(options.Model) ?? throw new FileNotFoundException(
-            $"there are no bundled weights for {options.Model} (weights/{BundledWeights.FileName(options.Model)}; bundled: {string.Join(", ", BundledWeights.Models())})");
-        var what = weights == null ? $"{options.Model} ({BundledWeights.Describe(options.Model)})" : Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        var path = weights ?? BundledWeights.Find(options.Model, options.Dataset) ?? throw new FileNotFoundException(
+            $"there are no bundled weights for {options.Model} trained on {BundledWeights.DatasetTitle(options.Dataset)} " +
+            $"(weights/{BundledWeights.FileName(options.Model, options.Dataset)}; bundled: {string.Join(", ", BundledWeights.Models(dataset: options.Dataset))})");
+        var what = weights == null ? $"{options.Model} ({BundledWeights.Describe(options.Model, options.Dataset)})" : Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
         TorchRuntime.EnsureLoaded();
         if (Directory.Exists(path))
         {

@@ -9,6 +9,8 @@ public class FirstHourCliTests
     [InlineData("train --epochs abc --data x", "'--epochs' as a whole number")]
     [InlineData("predict --max-megapixels -3 --input x --output y", "--max-megapixels must be a positive number")]
     [InlineData("evaluate --max-megapixels abc --data x", "'--max-megapixels' as a number")]
+    [InlineData("predict --engine tf --input x --output y", "Must be one of: 'onnx', 'torch'")]
+    [InlineData("predict --trained-on isic2019 --input x --output y", "Must be one of: 'isic2017', 'isic2018'")]
     public void A_value_of_the_wrong_kind_is_one_line_and_exit_2(string command, string expected)
     {
         var r = CliRunner.Run(command.Split(' '));
