@@ -1,7 +1,6 @@
 using Malunet.Interop;
 using Malunet.Models;
 using Malunet.Native;
-using Malunet.Training;
 using static TorchSharp.torch;
 
 namespace Malunet.Inference;
@@ -34,7 +33,7 @@ public sealed class TorchEngineProvider : IEngineProvider
         TorchRuntime.EnsureLoaded();
         if (Directory.Exists(path))
         {
-            var folds = CrossValidation.FoldCheckpoints(path) ?? throw new InvalidDataException(
+            var folds = FoldCheckpoints(path) ?? throw new InvalidDataException(
                 $"{path}: a folder, but not a cross-validation run (no fold_*/checkpoints/best.safetensors)");
             var members = new List<IInferenceEngine>();
             try
@@ -47,6 +46,17 @@ public sealed class TorchEngineProvider : IEngineProvider
         }
         var engine = EngineFor(ModelCheckpoint.Load(path, flags), path, options, exportSize, out var runsOn);
         return (engine, $"{what} on {runsOn}");
+    }
+
+    /// <summary>The folds' selected checkpoints (<c>fold_*/checkpoints/best.safetensors</c>) under a folder, or null.</summary>
+    public static IReadOnlyList<string>? FoldCheckpoints(string folder)
+    {
+        if (!Directory.Exists(folder)) return null;
+        var found = Directory.GetDirectories(folder, "fold_*")
+            .Select(d => (Dir: d, Index: int.TryParse(Path.GetFileName(d)["fold_".Length..], out var i) ? i : -1))
+            .Where(d => d.Index >= 0 && File.Exists(Path.Combine(d.Dir, "checkpoints", "best.safetensors")))
+            .OrderBy(d => d.Index).Select(d => Path.Combine(d.Dir, "checkpoints", "best.safetensors")).ToList();
+        return found.Count > 0 ? found : null;
     }
 
     private static IInferenceEngine EngineFor(SegmentationModel model, string path, SegmenterOptions options, (int Height, int Width)? exportSize, out string runsOn)

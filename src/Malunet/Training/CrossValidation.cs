@@ -150,32 +150,15 @@ public sealed class CrossValidation
         var split = DataSplit.Load(FoldSplitPath(0));
         if (split.Test.Count == 0) return null;
         var samples = DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix).Pick(split.Test).Parts[0];
-        using var ensemble = OpenEnsemble(Root, device) ?? throw new InvalidDataException($"{Root}: no fold checkpoints");
+        // Scored with libtorch on the training device, as each fold's own test is.
+        var (ensemble, _) = TorchEngineProvider.Open(Root, new SegmenterOptions { Engine = SegmenterEngine.Torch, Device = device.ToString() }, null);
+        using var _ = ensemble;
         IPooledMetrics metrics = ensemble.Classes == 1
             ? DatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, recipe.Threshold, originalResolution: false, progress: progress).Record.Metrics
             : ClassDatasetEvaluation.Run(ensemble, samples, ensemble.InputSize, recipe.BatchSize, originalResolution: false, progress: progress).Record.AtNetworkSize;
         var json = Pick(metrics.ToJson());
         json["images"] = metrics.Images;
         return json;
-    }
-
-    /// <summary>The folds' selected checkpoints (<c>fold_*/checkpoints/best.safetensors</c>) under a folder, or null.</summary>
-    public static IReadOnlyList<string>? FoldCheckpoints(string folder)
-    {
-        if (!Directory.Exists(folder)) return null;
-        var found = Directory.GetDirectories(folder, "fold_*")
-            .Select(d => (Dir: d, Index: int.TryParse(Path.GetFileName(d)["fold_".Length..], out var i) ? i : -1))
-            .Where(d => d.Index >= 0 && File.Exists(Path.Combine(d.Dir, "checkpoints", "best.safetensors")))
-            .OrderBy(d => d.Index).Select(d => Path.Combine(d.Dir, "checkpoints", "best.safetensors")).ToList();
-        return found.Count > 0 ? found : null;
-    }
-
-    /// <summary>The ensemble of the folds under <paramref name="folder"/> (TorchSharp, on <paramref name="device"/>), or null.</summary>
-    public static EnsembleEngine? OpenEnsemble(string folder, Device device)
-    {
-        var checkpoints = FoldCheckpoints(folder);
-        return checkpoints == null ? null
-            : new EnsembleEngine(checkpoints.Select(c => (IInferenceEngine)new TorchEngine(ModelCheckpoint.Load(c), device)).ToList());
     }
 
     private static string Markdown(JsonObject s)
