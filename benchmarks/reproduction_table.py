@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Prints docs/REPRODUCTION.md's tables from measured files only: the comparison's run folders (metrics.csv,
-test.json), the `evaluate --out` folders and the `bench` outputs that benchmarks/reproduce_comparison.sh writes.
+test.json), the `evaluate --out` folders and the `bench` outputs that benchmarks/reproduce_comparison.sh writes;
+with --isic2018, the ISIC 2018 tables from the ISIC 2018 run folders and what benchmarks/reproduce_isic2018.sh writes.
 
     python3 benchmarks/reproduction_table.py runs/compare-50ep /tmp/comparison
+    python3 benchmarks/reproduction_table.py --isic2018 runs/isic2018-50ep /tmp/isic2018
 """
 import csv, json, os, re, statistics, sys
 
@@ -58,7 +60,53 @@ def main(runs, measured):
         print(f"| {name} | {best_txt} | {val_txt} | {wall} | {step} | {b['torch1']:.1f} / {b['onnx1']:.1f} | {b['torch8']:.1f} / {b['onnx8']:.1f} |")
 
 
+# What the MALUNet paper prints for ISIC 2018 (its second table): mIoU and DSC, in percent.
+PAPER_ISIC2018 = {"malunet": {"miou": 80.25, "dsc": 89.04}}
+
+
+def row(name, label, s, paper=None):
+    m, d = s["paper_metrics"], s["per_image_256"]["dice"]
+    printed = f"{paper['miou']:.2f} / {paper['dsc']:.2f}" if paper else ""
+    return (f"| {name} | {label} | {pct(m['miou'])} | {pct(m['dsc'])} | {pct(m['acc'])} | {pct(m['spe'])} | {pct(m['sen'])} | "
+            f"{d['mean']:.4f} ± {d['std']:.4f} | {printed} |")
+
+
+def isic2018(runs, measured):
+    print("| Model | test set | mIoU (%) | DSC (%) | Acc (%) | Spe (%) | Sen (%) | per-image Dice (mean ± std) | paper: mIoU / DSC (%) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for key, name in MODELS:
+        folder = os.path.join(measured, f"{key}-isic2018-779")
+        if os.path.exists(os.path.join(folder, "summary.json")):
+            print(row(name, f"{summary(folder)['paper_metrics']['images']} (paper's 7:3 split)", summary(folder), PAPER_ISIC2018.get(key)))
+    print()
+    print("| Model | weights trained on | scored on (test ids the weights never saw) | mIoU (%) | DSC (%) | Acc (%) | Spe (%) | Sen (%) | per-image Dice (mean ± std) |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for key, name in MODELS:
+        for weights, scored, folder in [("ISIC 2017", "ISIC 2018", f"{key}-isic2017-on-isic2018"), ("ISIC 2018", "ISIC 2017", f"{key}-isic2018-on-isic2017")]:
+            path = os.path.join(measured, folder)
+            if not os.path.exists(os.path.join(path, "summary.json")):
+                continue
+            s = summary(path)
+            m, d = s["paper_metrics"], s["per_image_256"]["dice"]
+            print(f"| {name} | {weights} | {scored} ({m['images']}) | {pct(m['miou'])} | {pct(m['dsc'])} | {pct(m['acc'])} | "
+                  f"{pct(m['spe'])} | {pct(m['sen'])} | {d['mean']:.4f} ± {d['std']:.4f} |")
+    print()
+    print("| Model | best epoch (of 50) | val mIoU at it | epochs' wall time (s, median; min-max) |")
+    print("| --- | ---: | ---: | --- |")
+    for key, name in MODELS:
+        metrics = os.path.join(runs, key, "metrics.csv")
+        if not os.path.exists(metrics):
+            continue
+        rows = list(csv.DictReader(open(metrics)))
+        best = min(rows, key=lambda r: float(r["val_loss"]))
+        secs = [float(r["seconds"]) for r in rows]
+        print(f"| {name} | {int(best['epoch']) + 1} | {float(best['val_miou']):.4f} | {statistics.median(secs):.0f}; {min(secs):.0f}-{max(secs):.0f} |")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) == 4 and sys.argv[1] == "--isic2018":
+        isic2018(*sys.argv[2:])
+    elif len(sys.argv) == 3:
+        main(*sys.argv[1:])
+    else:
         sys.exit(__doc__)
-    main(*sys.argv[1:])
