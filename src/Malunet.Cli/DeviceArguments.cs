@@ -25,6 +25,15 @@ public sealed class DeviceArguments
     /// </summary>
     public torch.Device ResolveForImages(ParseResult r) => Resolve(r, 1);
 
+    /// <summary>The engine, with --device checked against it: ONNX Runtime runs on the CPU, so another device needs --engine torch.</summary>
+    public SegmenterEngine Engine(ParseResult r, Option<string> engineOption)
+    {
+        var engine = EngineOption.Parse(r, engineOption);
+        if (engine == SegmenterEngine.Onnx && r.GetValue(Device) is { } d && d != "cpu")
+            throw new UsageException($"--device {d} runs libtorch: add --engine torch (ONNX Runtime runs on the CPU here)");
+        return engine;
+    }
+
     /// <summary>--threads if given, checked; it does not load libtorch.</summary>
     public int? CheckedThreads(ParseResult r) =>
         r.GetValue(Threads) is { } t && t < 1 ? throw new UsageException($"--threads must be at least 1, got {t}") : r.GetValue(Threads);

@@ -56,7 +56,7 @@ public static class EvaluateCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             model.Bind(r);
             PixelLimitOption.Apply(r, maxPixels);
-            var engineKind = EngineOption.Parse(r, engineOpt);
+            var engineKind = device.Engine(r, engineOpt);
             // The metrics run on libtorch tensors, with one thread: the decoding and scoring workers take the other
             // cores. ONNX Runtime gets every core unless --threads says otherwise.
             device.ResolveForImages(r);

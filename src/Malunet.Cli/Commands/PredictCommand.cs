@@ -56,7 +56,7 @@ public static class PredictCommand
             if (images && !File.Exists(inPath) && !Directory.Exists(inPath)) throw new FileNotFoundException($"{inPath}: no such file or folder");
             if (images && outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--output names a folder for image inputs");
             PixelLimitOption.Apply(r, maxPixels);
-            var engine = EngineOption.Parse(r, engineOpt);
+            var engine = device.Engine(r, engineOpt);
             // libtorch on images gets one thread unless told otherwise: the decoding and encoding workers take the
             // other cores (ONNX Runtime's sessions do not spin between operators as libtorch's OpenMP workers do).
             var threads = device.CheckedThreads(r) ?? (images && engine == SegmenterEngine.Torch ? 1 : null);

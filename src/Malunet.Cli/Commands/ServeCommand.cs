@@ -75,7 +75,7 @@ public static class ServeCommand
             var weightsPath = model.WeightsOrBundled(r, r.GetValue(weights));
             var net = model.Load(r, weightsPath);
             var description = Describe(net, weightsPath);
-            var onnx = EngineOption.Parse(r, engineOpt) == SegmenterEngine.Onnx;
+            var onnx = device.Engine(r, engineOpt) == SegmenterEngine.Onnx;
             // The ONNX form serves the page's browser mode, and the server too with --engine onnx.
             byte[]? onnxModel = net is IOnnxExportable ? OnnxExporter.ToBytes(net) : null;
             if (onnx && onnxModel == null) throw new UsageException($"--engine onnx: --model {net.Options.Model} has no ONNX form");
