@@ -10,8 +10,23 @@ namespace Malunet.Tests.Models;
 /// <summary>The shipped weights are a correctness artefact: they must load and reach their model card's accuracy.</summary>
 public class BundledWeightsTests
 {
-    /// <summary>Every architecture with bundled weights (MALUNet and, for the paper's comparison, its peers).</summary>
-    public static TheoryData<string> Bundled() => new(BundledWeights.Models());
+    /// <summary>Every architecture with bundled weights (MALUNet and, for the paper's comparison, its peers), on every data set.</summary>
+    public static TheoryData<string, string> Bundled()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var dataset in BundledWeights.Datasets)
+            foreach (var model in BundledWeights.Models(dataset: dataset)) data.Add(model, dataset);
+        return data;
+    }
+
+    /// <summary>Every bundled ONNX export: (model, data set).</summary>
+    public static TheoryData<string, string> BundledOnnx()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var dataset in BundledWeights.Datasets)
+            foreach (var model in BundledWeights.Models(".onnx", dataset)) data.Add(model, dataset);
+        return data;
+    }
 
     [Fact]
     public void MALUNet_and_its_two_peers_have_bundled_weights()
@@ -20,45 +35,56 @@ public class BundledWeightsTests
             Assert.True(BundledWeights.Find(m) != null && BundledWeights.Card(m) != null, $"weights/{BundledWeights.FileName(m)} or its card is missing");
     }
 
-    /// <summary>The shipped ONNX model (run without libtorch) is the export of the shipped weights by today's exporter.</summary>
     [Fact]
-    public void Bundled_onnx_model_is_todays_export_of_the_bundled_weights()
+    public void MALUNet_trained_on_ISIC_2017_has_its_ONNX_export_bundled()
     {
-        var onnx = BundledWeights.FindOnnx();
-        Assert.True(onnx != null, "weights/malunet-isic2017.onnx is missing");
-        var expected = OnnxExporter.ToBytes(ModelCheckpoint.Load(BundledWeights.Find()!));
+        Assert.Contains("malunet", BundledWeights.Models(".onnx"));
+    }
+
+    /// <summary>Each shipped ONNX model (run without libtorch) is the export of the shipped weights by today's exporter.</summary>
+    [Theory]
+    [MemberData(nameof(BundledOnnx))]
+    public void Bundled_onnx_model_is_todays_export_of_the_bundled_weights(string model, string dataset)
+    {
+        var onnx = BundledWeights.FindOnnx(model, dataset)!;
+        var weights = BundledWeights.Find(model, dataset);
+        Assert.True(weights != null, $"{onnx} has no checkpoint beside it");
+        var expected = OnnxExporter.ToBytes(ModelCheckpoint.Load(weights));
         Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(onnx)),
-            "weights/malunet-isic2017.onnx is not the export of weights/malunet-isic2017.safetensors by this exporter; " +
-            "after changing the exporter, write it again: ./malunet export --format onnx --output weights/malunet-isic2017.onnx");
+            $"{onnx} is not the export of {weights} by this exporter; after changing the exporter, write it again: " +
+            $"./malunet export --weights {weights} --format onnx --output {onnx}");
     }
 
     /// <summary>
-    /// The paper's 650 test images at 256x256, decoded afresh (no cache file: a stale cache entry must not hide a
-    /// decoding change) once for every architecture's card test.
+    /// Each data set's test images of the paper's split at 256x256 (ISIC 2017: 650, ISIC 2018: 779), decoded afresh
+    /// (no cache file: a stale cache entry must not hide a decoding change) once for every architecture's card test.
     /// </summary>
-    private static readonly Lazy<IReadOnlyList<CachedSample>> TestImages = new(() =>
-    {
-        var split = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
-        var byId = DatasetScanner.Scan(SharedData.Isic2017).Samples.ToDictionary(s => s.Id);
-        var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, null, out var problems);
-        Assert.DoesNotContain(problems, p => p.Fatal);
-        return cached;
-    });
+    private static readonly Dictionary<string, Lazy<IReadOnlyList<CachedSample>>> TestImages =
+        BundledWeights.Datasets.ToDictionary(d => d, d => new Lazy<IReadOnlyList<CachedSample>>(() =>
+        {
+            var root = Path.Combine(SharedData.Root, "data", d);
+            var split = DataSplit.Load(Path.Combine(root, "splits", "malunet_7to3_seed42.json"));
+            var byId = DatasetScanner.Scan(root).Samples.ToDictionary(s => s.Id);
+            var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, null, out var problems);
+            Assert.DoesNotContain(problems, p => p.Fatal);
+            return cached;
+        }));
 
     [Theory]
     [MemberData(nameof(Bundled))]
-    public void Bundled_weights_reach_the_model_card_metrics_on_the_650_test_images(string name)
+    public void Bundled_weights_reach_the_model_card_metrics_on_their_test_images(string name, string dataset)
     {
-        var path = BundledWeights.Find(name)!;
-        var card = BundledWeights.Card(name)!;
-        double cardMiou = card["test_650"]!["miou"]!.GetValue<double>();
+        var path = BundledWeights.Find(name, dataset)!;
+        var card = BundledWeights.Card(name, dataset);
+        Assert.True(card != null, $"{path} has no card");
+        var (images, test) = BundledWeights.PaperSplitTest(card) ?? throw new Xunit.Sdk.XunitException($"the card of {path} has no test_N scores");
+        double cardMiou = test["miou"]!.GetValue<double>();
         var model = ModelCheckpoint.Load(path);
         Assert.Equal(name, model.Options.Model);
-        var cached = TestImages.Value;
-        Assert.Equal(650, cached.Count);
+        var cached = TestImages[dataset].Value;
+        Assert.Equal(images, cached.Count);
         var result = Evaluator.Run(model, cached, CPU, 8, 0.5);
         // The evaluation is deterministic: the card's numbers, to 1e-6 (one flipped pixel of the 42.6 M moves mIoU by ~3e-8).
-        var test = card["test_650"]!;
         var pooled = Assert.IsType<ConfusionMetrics>(result.Metrics);
         Assert.Equal(cardMiou, result.Metrics.MIoU, 1e-6);
         Assert.Equal(test["dsc"]!.GetValue<double>(), result.Metrics.Dsc, 1e-6);
