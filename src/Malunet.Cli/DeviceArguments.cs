@@ -47,6 +47,6 @@ public sealed class DeviceArguments
         TorchRuntime.EnsureLoaded();
         if ((CheckedThreads(r) ?? defaultThreads) is { } t) torch.set_num_threads(t);
         try { return TorchRuntime.ResolveDevice(r.GetValue(Device)!); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) { throw new UsageException(e); }
     }
 }

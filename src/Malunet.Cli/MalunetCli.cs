@@ -84,6 +84,12 @@ public static class MalunetCli
             case OperationCanceledException:
                 Console.Error.WriteLine("malunet: cancelled");
                 return 130;
+            case InvalidOptionException:
+                Console.Error.WriteLine($"malunet: error: {UsageException.Describe(e)}");
+                return 2;
+            case Training.DataProblemsException:
+                Console.Error.WriteLine($"malunet: error: {e.Message} (--skip-bad)");
+                return 1;
             case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or NativeLibraryException
                 or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException
                 or Training.TrainingDivergedException:

@@ -70,7 +70,7 @@ public sealed class ModelArguments
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(e);
         }
     }
 
@@ -79,7 +79,7 @@ public sealed class ModelArguments
     {
         var o = Bind(r);
         try { return ModelCatalog.Create(o); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) { throw new UsageException(e); }
     }
 
     /// <summary>
@@ -131,7 +131,7 @@ public sealed class ModelArguments
             if (Directory.Exists(path)) Console.Error.WriteLine($"malunet: {description}");
             return new Segmenter(engine, options, description);
         }
-        catch (ArgumentException e) when (e is not InputSizeException) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) when (e is not InputSizeException) { throw new UsageException(e); }
     }
 
     /// <summary>
@@ -155,6 +155,6 @@ public sealed class ModelArguments
         if (file.StoredOptions != null && AnyGiven(r) && !file.StoredOptions.Equals(flags))
             Console.Error.WriteLine($"malunet: note: {weights} stores its model options ({file.StoredOptions}); the model flags are ignored");
         try { return ModelCheckpoint.Load(file, flags); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) { throw new UsageException(e); }
     }
 }

@@ -11,7 +11,7 @@ public static class ThresholdOption
         var option = new Option<double>("--threshold") { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            if (MalunetCli.ParsedValue<double>(result) is { } v && MaskMetrics.ThresholdProblem(v) is { } problem) result.AddError("--" + problem);
+            if (MalunetCli.ParsedValue<double>(result) is { } v && MaskMetrics.ThresholdProblem(v) is { } problem) result.AddError("--threshold " + problem);
         });
         return option;
     }

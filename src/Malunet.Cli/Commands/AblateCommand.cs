@@ -39,7 +39,7 @@ public static class AblateCommand
             foreach (var n in names)
             {
                 try { options.Add(ModelCatalog.Resolve(new ModelOptions { Model = n })); }
-                catch (ArgumentException e) { throw new UsageException(e.Message); }
+                catch (ArgumentException e) { throw new UsageException(e); }
             }
             var recipe = new TrainingConfig
             {
@@ -48,7 +48,7 @@ public static class AblateCommand
                 Device = r.GetValue(device.Device)!, Threads = r.GetValue(device.Threads),
             };
             try { recipe.Validate(); }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            catch (ArgumentException e) { throw new UsageException(e); }
             if (!Directory.Exists(recipe.Data)) throw new DirectoryNotFoundException($"{recipe.Data}: no such dataset folder");
             TorchRuntime.EnsureLoaded();
             device.Resolve(r);

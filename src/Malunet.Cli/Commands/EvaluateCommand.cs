@@ -53,7 +53,7 @@ public static class EvaluateCommand
             if (part is not (null or "test" or "val" or "train" or "all")) throw new UsageException($"--subset must be test, val, train or all, not '{part}'");
             Shard sh;
             try { sh = r.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.Whole; }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            catch (ArgumentException e) { throw new UsageException(e); }
             model.Bind(r);
             PixelLimitOption.Apply(r, maxPixels);
             var engineKind = device.Engine(r, engineOpt);

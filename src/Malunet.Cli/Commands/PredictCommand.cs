@@ -48,7 +48,7 @@ public static class PredictCommand
             if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, got {batchSize}");
             Shard sh;
             try { sh = r.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.Whole; }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            catch (ArgumentException e) { throw new UsageException(e); }
             model.Bind(r);
             bool images = !inPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
             if (!images && !outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))

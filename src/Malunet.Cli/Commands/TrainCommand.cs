@@ -96,7 +96,7 @@ public static class TrainCommand
         TorchRuntime.EnsureLoaded();
         var cv = new CrossValidation(c, root, k);
         try { cv.Prepare(); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) { throw new UsageException(e); }
         var device = TorchRuntime.ResolveDevice(c.Device);
         foreach (int i in only is { } one ? [one] : Enumerable.Range(0, k))
         {
@@ -124,7 +124,7 @@ public static class TrainCommand
     private static void Check(TrainingConfig c, bool fresh)
     {
         try { c.Validate(); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        catch (ArgumentException e) { throw new UsageException(e); }
         if (fresh && c.Init != null) CheckInitWeights(c);
     }
 

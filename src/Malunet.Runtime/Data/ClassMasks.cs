@@ -35,7 +35,7 @@ public static class ClassMasks
     {
         int at = labels.Pixels.AsSpan().IndexOfAnyInRange((byte)Math.Min(classes, 255), (byte)255);
         if (classes <= 255 && at >= 0)
-            throw new InvalidDataException($"{path}: mask value {labels.Pixels[at]} at ({at % labels.Width}, {at / labels.Width}) is not a class index below {classes} (--num-classes {classes})");
+            throw new InvalidDataException($"{path}: mask value {labels.Pixels[at]} at ({at % labels.Width}, {at / labels.Width}) is not a class index below {classes} (the network has {classes} classes)");
     }
 
     /// <summary>Nearest-neighbour resize on pixel centres: output (x, y) takes source (floor((x + 0.5)·sw/dw), floor((y + 0.5)·sh/dh)).</summary>

@@ -15,9 +15,10 @@ public sealed record MaskScores(double Dice, double IoU, double Hd95, long Predi
 /// </summary>
 public static class MaskMetrics
 {
-    /// <summary>Why a probability threshold is unusable (null when it is in (0, 1), the only values that split p).</summary>
+    /// <summary>Why a probability threshold is unusable, after its name ("must be in (0, 1), got 2"); null when it is
+    /// in (0, 1), the only values that split p.</summary>
     public static string? ThresholdProblem(double threshold) =>
-        threshold > 0 && threshold < 1 ? null : $"threshold must be in (0, 1), got {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        threshold > 0 && threshold < 1 ? null : $"must be in (0, 1), got {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     /// <summary>
     /// The one threshold rule of every mask and metric: a pixel is lesion when <c>p &gt;= threshold</c> (the official

@@ -39,7 +39,7 @@ public sealed record SegmenterOptions
 
     /// <summary>The error a bad option gives (null when all are good).</summary>
     internal string? Problem() =>
-        Evaluation.MaskMetrics.ThresholdProblem(Threshold)
+        (Evaluation.MaskMetrics.ThresholdProblem(Threshold) is { } threshold ? "the threshold " + threshold : null)
         ?? (Threads is < 1 ? $"threads must be at least 1, got {Threads}"
         : BatchSize < 1 ? $"the batch size must be at least 1, got {BatchSize}"
         : !Models.BundledWeights.Datasets.Contains(Dataset) ? $"no bundled weights are trained on '{Dataset}'; the data sets are {string.Join(", ", Models.BundledWeights.Datasets)}"

@@ -115,7 +115,7 @@ public sealed record EvaluationRecord(ConfusionMetrics Metrics, IReadOnlyList<Im
     {
         string summaryPath = Path.Combine(folder, SummaryFile), rowsPath = Path.Combine(folder, RowsFile);
         foreach (var p in new[] { summaryPath, rowsPath })
-            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (write it with: malunet evaluate ... --out {folder})");
+            if (!File.Exists(p)) throw new FileNotFoundException($"{p}: missing (an evaluation record folder holds {RowsFile} and {SummaryFile})");
         return (summaryPath, rowsPath);
     }
 

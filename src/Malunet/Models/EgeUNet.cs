@@ -32,9 +32,9 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
     public EgeUNet(ModelOptions options) : base("EgeUNet", options)
     {
         var c = options.CList ?? throw new ArgumentException("EgeUNet needs resolved options (c_list set)");
-        if (c.Count != 6) throw new ArgumentException($"--c-list needs 6 widths for {options.Model}, got {c.Count}");
+        if (c.Count != 6) throw new InvalidOptionException("c-list", $"needs 6 widths for {options.Model}, got {c.Count}");
         foreach (var w in c)
-            if (w % 4 != 0) throw new ArgumentException($"--c-list widths must be multiples of 4 (GroupNorm(4) and the 4-way GHPA split), got {w}");
+            if (w % 4 != 0) throw new InvalidOptionException("c-list", $"widths must be multiples of 4 (GroupNorm(4) and the 4-way GHPA split), got {w}");
         for (int i = 0; i < 3; i++) encoders[i] = nn.Sequential(nn.Conv2d(i == 0 ? options.InputChannels : c[i - 1], c[i], 3, padding: 1));
         for (int i = 3; i < 6; i++) encoders[i] = nn.Sequential(new GroupedHadamardProductAttention(c[i - 1], c[i]));
         // Bridge i fuses stage i+1's output (or the bottleneck) into stage i's skip.

@@ -75,9 +75,9 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
     {
         Architecture = architecture ?? MalunetArchitecture.Malunet;
         var c = options.CList ?? throw new ArgumentException("MalunetModel needs resolved options (c_list set)");
-        if (c.Count != 6) throw new ArgumentException($"--c-list needs 6 widths for {options.Model}, got {c.Count}");
+        if (c.Count != 6) throw new InvalidOptionException("c-list", $"needs 6 widths for {options.Model}, got {c.Count}");
         foreach (var w in c)
-            if (w % 4 != 0) throw new ArgumentException($"--c-list widths must be multiples of 4 (GroupNorm(4) and the 4-way DGA split), got {w}");
+            if (w % 4 != 0) throw new InvalidOptionException("c-list", $"widths must be multiples of 4 (GroupNorm(4) and the 4-way DGA split), got {w}");
 
         int deep = Architecture.DeepStages;
         for (int i = 0; i < 6; i++)

@@ -43,14 +43,14 @@ public static class ModelCatalog
     private static Entry Find(string name) =>
         Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)
                                     || (e.Aliases?.Contains(name, StringComparer.OrdinalIgnoreCase) ?? false))
-        ?? throw new ArgumentException($"unknown --model '{name}'; known: {string.Join(", ", Entries.Select(e => e.Name))}");
+        ?? throw new InvalidOptionException("model", $"'{name}' is not an architecture here; known: {string.Join(", ", Entries.Select(e => e.Name))}");
 
     /// <summary>Fills in architecture defaults (c_list) and checks the values; throws ArgumentException with a one-line reason.</summary>
     public static ModelOptions Resolve(ModelOptions options)
     {
         var e = Find(options.Model);
-        if (options.NumClasses < 1) throw new ArgumentException($"--num-classes must be at least 1, got {options.NumClasses}");
-        if (options.InputChannels < 1) throw new ArgumentException($"--input-channels must be at least 1, got {options.InputChannels}");
+        if (options.NumClasses < 1) throw new InvalidOptionException("num-classes", $"must be at least 1, got {options.NumClasses}");
+        if (options.InputChannels < 1) throw new InvalidOptionException("input-channels", $"must be at least 1, got {options.InputChannels}");
         return options with { Model = e.Name, CList = options.CList ?? e.DefaultCList };
     }
 

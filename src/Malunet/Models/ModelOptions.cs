@@ -27,14 +27,14 @@ public sealed record ModelOptions
     {
         "fc" => SplitAttention.Fc,
         "conv" => SplitAttention.Conv,
-        _ => throw new FormatException($"--split-att must be fc or conv, not '{s}'"),
+        _ => throw new InvalidOptionException("split-att", $"must be fc or conv, not '{s}'"),
     };
 
     public static BridgeOrder ParseBridgeOrder(string s) => s.ToLowerInvariant() switch
     {
         "sab-first" or "b" => BridgeOrder.SabFirst,
         "cab-first" or "a" => BridgeOrder.CabFirst,
-        _ => throw new FormatException($"--bridge-order must be sab-first or cab-first, not '{s}'"),
+        _ => throw new InvalidOptionException("bridge-order", $"must be sab-first or cab-first, not '{s}'"),
     };
 
     public static IReadOnlyList<long> ParseCList(string s)
@@ -44,7 +44,7 @@ public sealed record ModelOptions
         foreach (var p in parts)
         {
             if (!long.TryParse(p, out var v) || v <= 0)
-                throw new FormatException($"--c-list must be comma-separated positive integers, not '{s}'");
+                throw new InvalidOptionException("c-list", $"must be comma-separated positive integers, not '{s}'");
             list.Add(v);
         }
         return list;

@@ -21,7 +21,7 @@ public static class OnnxExporter
     {
         int height = inputHeight ?? model.InputSize, width = inputWidth ?? model.InputSize;
         if (model is not IOnnxExportable exportable)
-            throw new NotSupportedException($"ONNX export is not available for --model {model.Options.Model}");
+            throw new NotSupportedException($"ONNX export is not available for {model.Options.Model}");
         if (height % model.SizeDivisor != 0 || width % model.SizeDivisor != 0)
             throw new ArgumentException($"ONNX input size must be a multiple of {model.SizeDivisor}, got {height}x{width}");
         var g = new OnnxGraphBuilder { InputHeight = height, InputWidth = width };

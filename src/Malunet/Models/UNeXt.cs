@@ -31,7 +31,7 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
     public UNeXt(ModelOptions options) : base("UNeXt", options)
     {
         var c = options.CList ?? throw new ArgumentException("UNeXt needs resolved options (c_list set)");
-        if (c.Count != 5) throw new ArgumentException($"--c-list needs 5 widths for {options.Model}, got {c.Count}");
+        if (c.Count != 5) throw new InvalidOptionException("c-list", $"needs 5 widths for {options.Model}, got {c.Count}");
         encoder1 = nn.Conv2d(options.InputChannels, c[0], 3, padding: 1);
         encoder2 = nn.Conv2d(c[0], c[1], 3, padding: 1);
         encoder3 = nn.Conv2d(c[1], c[2], 3, padding: 1);

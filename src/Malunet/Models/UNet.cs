@@ -29,7 +29,7 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
     public UNet(ModelOptions options) : base("UNet", options)
     {
         var c = options.CList ?? throw new ArgumentException("UNet needs resolved options (c_list set)");
-        if (c.Count < 2) throw new ArgumentException($"--c-list needs at least 2 widths for {options.Model}, got {c.Count}");
+        if (c.Count < 2) throw new InvalidOptionException("c-list", $"needs at least 2 widths for {options.Model}, got {c.Count}");
         encoders = c.Select((w, i) => new DoubleConv(i == 0 ? options.InputChannels : c[i - 1], w)).ToArray();
         // Decoder stage k goes from width c[n-1-k] up to c[n-2-k].
         int n = c.Count;

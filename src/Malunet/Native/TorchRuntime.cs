@@ -117,9 +117,9 @@ public static class TorchRuntime
         if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
-                throw new ArgumentException($"--device {name}: CUDA is not available (this build uses the CPU libtorch, TorchSharp-cpu)");
+                throw new InvalidOptionException("device", $"{name}: CUDA is not available (this build uses the CPU libtorch, TorchSharp-cpu)");
             return torch.device(n);
         }
-        throw new ArgumentException($"--device must be cpu or cuda[:N], not '{name}'");
+        throw new InvalidOptionException("device", $"must be cpu or cuda[:N], not '{name}'");
     }
 }

@@ -49,7 +49,7 @@ public sealed class CrossValidation
         {
             var have = JsonNode.Parse(File.ReadAllText(PlanPath))!;
             if (!JsonNode.DeepEquals(have, plan))
-                throw new ArgumentException($"{Root} holds a cross-validation made with other settings ({have.ToJsonString()}); use another --out");
+                throw new ArgumentException($"{Root} holds a cross-validation made with other settings ({have.ToJsonString()}); use another folder");
             return;
         }
         var splits = Trainer.BaseSplit(recipe, DatasetScanner.Scan(recipe.Data, recipe.MaskSuffix)).Folds(Folds, recipe.Seed);

@@ -23,7 +23,7 @@ public interface ITrainingReporter
 
 /// <summary>Data problems that stop a run (use <c>--skip-bad</c> to leave those files out).</summary>
 public sealed class DataProblemsException(IReadOnlyList<DataProblem> problems)
-    : IOException($"{problems.Count} data problem(s); first: {problems[0]}. Fix them or pass --skip-bad to leave those files out")
+    : IOException($"{problems.Count} data problem(s); first: {problems[0]}. Fix them, or leave the bad files out")
 {
     public IReadOnlyList<DataProblem> Problems { get; } = problems;
 }
@@ -141,7 +141,7 @@ public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingRepor
         var valSamples = config.SelectOn == "test" ? testSamples : parts[1];
         if (config.Limit is { } l2) { valSamples = valSamples.Take(Math.Max(1, l2 / 4)).ToList(); testSamples = testSamples.Take(Math.Max(1, l2 / 4)).ToList(); }
         if (trainSamples.Count == 0) throw new InvalidDataException($"{config.Data}: no training images with masks");
-        if (valSamples.Count == 0) throw new InvalidDataException("the selection set is empty: give --val-ratio > 0 or a split with \"val\" ids");
+        if (valSamples.Count == 0) throw new InvalidDataException("the selection set is empty: give a validation ratio above 0 or a split with \"val\" ids");
         if (config.SelectOn == "test")
             reporter.Warn("selecting the best epoch on the TEST split (--select-on test), as the official code does; the test metrics are then optimistic");
 

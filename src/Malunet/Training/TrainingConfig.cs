@@ -81,17 +81,17 @@ public sealed class TrainingConfig
     /// <summary>Throws ArgumentException with a one-line reason for an impossible value.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
-        if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {BatchSize}");
-        if (Lr <= 0) throw new ArgumentException($"--lr must be positive, got {Lr}");
-        if (TMax < 1) throw new ArgumentException($"--t-max must be at least 1, got {TMax}");
-        if (ValRatio < 0 || ValRatio >= 1) throw new ArgumentException($"--val-ratio must be in [0, 1), got {ValRatio}");
-        if (SelectOn is not ("val" or "test")) throw new ArgumentException($"--select-on must be val or test, not '{SelectOn}'");
-        if (SelectOn == "val" && ValRatio == 0) throw new ArgumentException("--select-on val needs --val-ratio above 0 (or a split file with \"val\")");
-        if (ImageSize % 32 != 0 || ImageSize < 32) throw new ArgumentException($"--image-size must be a multiple of 32, got {ImageSize}");
-        if (Evaluation.MaskMetrics.ThresholdProblem(Threshold) is { } problem) throw new ArgumentException("--" + problem);
-        if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
+        if (Epochs < 1) throw new InvalidOptionException("epochs", $"must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw new InvalidOptionException("batch-size", $"must be at least 1, got {BatchSize}");
+        if (Lr <= 0) throw new InvalidOptionException("lr", $"must be positive, got {Lr}");
+        if (TMax < 1) throw new InvalidOptionException("t-max", $"must be at least 1, got {TMax}");
+        if (ValRatio < 0 || ValRatio >= 1) throw new InvalidOptionException("val-ratio", $"must be in [0, 1), got {ValRatio}");
+        if (SelectOn is not ("val" or "test")) throw new InvalidOptionException("select-on", $"must be val or test, not '{SelectOn}'");
+        if (SelectOn == "val" && ValRatio == 0) throw new InvalidOptionException("select-on", "val needs a val-ratio above 0 (or a split file with \"val\")");
+        if (ImageSize % 32 != 0 || ImageSize < 32) throw new InvalidOptionException("image-size", $"must be a multiple of 32, got {ImageSize}");
+        if (Evaluation.MaskMetrics.ThresholdProblem(Threshold) is { } problem) throw new InvalidOptionException("threshold", problem);
+        if (Limit is < 1) throw new InvalidOptionException("limit", $"must be at least 1, got {Limit}");
         // Class-index masks are 8-bit: 256 classes at most.
-        if (Model.NumClasses is < 1 or > 256) throw new ArgumentException($"--num-classes must be 1 (binary masks, the paper) or 2 to 256 (class-index masks), got {Model.NumClasses}");
+        if (Model.NumClasses is < 1 or > 256) throw new InvalidOptionException("num-classes", $"must be 1 (binary masks, the paper) or 2 to 256 (class-index masks), got {Model.NumClasses}");
     }
 }

@@ -52,7 +52,7 @@ public class AblateCliTests : TempFolderTest
     {
         var r = CliRunner.Run("ablate", "--data", SharedData.Isic2017, "--models", "basicunet,nope", "--out", Path.Combine(dir, "x"));
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("unknown --model 'nope'", r.Stderr);
+        Assert.Contains("--model 'nope' is not an architecture here", r.Stderr);
         Assert.False(Directory.Exists(Path.Combine(dir, "x")));
     }
 }
