@@ -15,6 +15,7 @@ public sealed class TorchEngine : IInferenceEngine
     private readonly SegmentationModel model;
     private readonly Device device;
 
+    /// <summary>The network <paramref name="model"/> on <paramref name="device"/> (moved there, set to eval mode), after the torch engine's known answers on that device.</summary>
     public TorchEngine(SegmentationModel model, Device device)
     {
         TorchKnownAnswers.Ensure(device, model.Options.Model);
@@ -24,11 +25,16 @@ public sealed class TorchEngine : IInferenceEngine
         model.eval();
     }
 
+    /// <inheritdoc/>
     public string Name => "torch";
+    /// <inheritdoc/>
     public int InputSize => model.InputSize;
+    /// <inheritdoc/>
     public int Classes => model.Options.NumClasses;
+    /// <summary>The probabilities of a batch (any device or type; moved to the device), on the CPU.</summary>
     public Tensor Run(Tensor batch) => Forward(model, device, batch);
 
+    /// <inheritdoc/>
     public long[] Run(float[] batch, long[] shape, float[] probabilities)
     {
         using var scope = NewDisposeScope();
@@ -47,5 +53,6 @@ public sealed class TorchEngine : IInferenceEngine
         return model.call(batch.to(device)).cpu().MoveToOuterDisposeScope();
     }
 
+    /// <summary>Nothing to release: the model belongs to the caller.</summary>
     public void Dispose() { }
 }

@@ -26,6 +26,7 @@ public sealed record WeightsFile(string Path, WeightsKind Kind, Dictionary<strin
 /// </summary>
 public static class ModelCheckpoint
 {
+    /// <summary>What our checkpoints call themselves in their metadata (<c>format</c>).</summary>
     public const string FormatTag = "malunet-model/1";
 
     /// <summary>

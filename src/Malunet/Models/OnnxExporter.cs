@@ -10,6 +10,7 @@ namespace Malunet.Models;
 /// </summary>
 public static class OnnxExporter
 {
+    /// <summary>Writes the ONNX model of <paramref name="model"/> to <paramref name="path"/> (whole or not at all), at its trained input size unless given.</summary>
     public static void Export(SegmentationModel model, string path, int? height = null, int? width = null) =>
         AtomicFile.WriteAllBytes(path, ToBytes(model, height, width));
 

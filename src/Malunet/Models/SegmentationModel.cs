@@ -9,6 +9,7 @@ namespace Malunet.Models;
 /// </summary>
 public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 {
+    /// <summary>A network named <paramref name="name"/> built with <paramref name="options"/>.</summary>
     protected SegmentationModel(string name, ModelOptions options) : base(name) => Options = options;
 
     /// <summary>The (resolved) options this network was built from.</summary>
@@ -20,6 +21,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public int InputSize { get; set; } = DefaultInputSize;
 
+    /// <summary>The input size networks are trained and exported at unless told otherwise.</summary>
     public const int DefaultInputSize = NetworkInput.DefaultSize;
 
     /// <summary>

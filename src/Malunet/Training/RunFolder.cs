@@ -11,11 +11,14 @@ namespace Malunet.Training;
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double ValLoss, double ValMIoU, double ValDsc, double Lr,
                                   double Seconds, double ImagesPerSecond, double PeakRssMb)
 {
+    /// <summary>metrics.csv's header.</summary>
     public const string Header = "epoch,train_loss,val_loss,val_miou,val_dsc,lr,seconds,images_per_s,peak_rss_mb";
 
+    /// <summary>One metrics.csv row.</summary>
     public string ToCsv() => string.Join(",", new object[] { Epoch, TrainLoss, ValLoss, ValMIoU, ValDsc, Lr, Seconds, ImagesPerSecond, PeakRssMb }
         .Select(v => v switch { double d => d.ToString("G9", CultureInfo.InvariantCulture), _ => Convert.ToString(v, CultureInfo.InvariantCulture) }));
 
+    /// <summary>Reads one metrics.csv row.</summary>
     public static EpochMetrics Parse(string line)
     {
         var p = line.Split(',');
@@ -31,7 +34,9 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double ValLoss, d
 /// </summary>
 public sealed class RunFolder
 {
+    /// <summary>The run folder's absolute path.</summary>
     public string Root { get; }
+    /// <summary>Opens (and creates) the run folder at <paramref name="root"/> with its checkpoints/ folder.</summary>
     public RunFolder(string root) { Root = Path.GetFullPath(root); Directory.CreateDirectory(Path.Combine(Root, "checkpoints")); }
 
     /// <summary>
@@ -51,24 +56,36 @@ public sealed class RunFolder
         catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>The run's recipe and model options.</summary>
     public string ConfigPath => Path.Combine(Root, "config.json");
+    /// <summary>The split the run trained on.</summary>
     public string SplitPath => Path.Combine(Root, "split.json");
+    /// <summary>One row per finished epoch.</summary>
     public string MetricsPath => Path.Combine(Root, "metrics.csv");
+    /// <summary>Every line the run printed.</summary>
     public string LogPath => Path.Combine(Root, "train.log");
+    /// <summary>The training checkpoint of the last finished epoch (weights, optimiser state, position).</summary>
     public string LastCheckpoint => Path.Combine(Root, "checkpoints", "last.safetensors");
+    /// <summary>The weights of the selected epoch.</summary>
     public string BestCheckpoint => Path.Combine(Root, "checkpoints", "best.safetensors");
+    /// <summary>Loss and validation curves.</summary>
     public string CurvesPath => Path.Combine(Root, "curves.png");
+    /// <summary>Example predictions beside their masks.</summary>
     public string PanelsPath => Path.Combine(Root, "panels.png");
+    /// <summary>The test metrics of the selected weights.</summary>
     public string TestPath => Path.Combine(Root, "test.json");
 
+    /// <summary>Writes JSON, indented, whole or not at all.</summary>
     public void WriteJson(string path, JsonNode node) =>
         AtomicFile.WriteAllText(path, node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
+    /// <summary>The rows of metrics.csv.</summary>
     public List<EpochMetrics> ReadMetrics() =>
         File.Exists(MetricsPath)
             ? File.ReadAllLines(MetricsPath).Skip(1).Where(l => l.Length > 0).Select(EpochMetrics.Parse).ToList()
             : new List<EpochMetrics>();
 
+    /// <summary>Writes metrics.csv whole.</summary>
     public void WriteMetrics(IEnumerable<EpochMetrics> rows)
     {
         var sb = new StringBuilder(EpochMetrics.Header).Append('\n');
@@ -76,6 +93,7 @@ public sealed class RunFolder
         AtomicFile.WriteAllText(MetricsPath, sb.ToString());
     }
 
+    /// <summary>Appends a line to train.log.</summary>
     public void Log(string line)
     {
         File.AppendAllText(LogPath, $"{DateTime.Now:yyyy-MM-dd HH:mm:ss} {line}\n");

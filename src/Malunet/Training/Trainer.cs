@@ -12,12 +12,17 @@ namespace Malunet.Training;
 /// <summary>Training progress, for a progress bar or plain log lines.</summary>
 public interface ITrainingReporter
 {
+    /// <summary>A line for the user.</summary>
     void Info(string line);
+    /// <summary>A warning for the user.</summary>
     void Warn(string line);
     /// <summary>Progress of a non-training phase (decoding images, evaluating).</summary>
     void Phase(string name, int done, int total);
+    /// <summary>An epoch begins: its number (from 0), the number of epochs and batches, and the learning rate.</summary>
     void EpochStarted(int epoch, int epochs, int batches, double lr);
+    /// <summary>A batch is done: the mean loss so far in this epoch and the throughput.</summary>
     void BatchDone(int epoch, int batch, int batches, double meanLoss, double imagesPerSecond);
+    /// <summary>An epoch is done: its metrics, and whether it is the best so far.</summary>
     void EpochDone(EpochMetrics metrics, bool improved);
 }
 
@@ -25,6 +30,7 @@ public interface ITrainingReporter
 public sealed class DataProblemsException(IReadOnlyList<DataProblem> problems)
     : IOException($"{problems.Count} data problem(s); first: {problems[0]}. Fix them, or leave the bad files out")
 {
+    /// <summary>Every problem found, the fatal ones first.</summary>
     public IReadOnlyList<DataProblem> Problems { get; } = problems;
 }
 
@@ -42,6 +48,7 @@ public sealed record TrainingOutcome(int EpochsRun, int BestEpoch, EvaluationRes
 /// </summary>
 public sealed class Trainer(TrainingConfig config, RunFolder run, ITrainingReporter reporter)
 {
+    /// <summary>Trains (from scratch or, with <paramref name="resume"/>, from the last checkpoint) until the last epoch or <paramref name="cancel"/>; then tests the selected weights.</summary>
     public TrainingOutcome Run(bool resume, CancellationToken cancel)
     {
         config.Validate();
