@@ -37,6 +37,7 @@ namespace Malunet.Native
     /// <summary>One entry of an ELF file's <c>.gnu.version_r</c> section: a version needed from a library.</summary>
     public sealed class VersionRequirement
     {
+        /// <summary>One <c>Vernaux</c> entry as read from the file.</summary>
         public VersionRequirement(string file, string version, ushort flags, ushort index, long flagsOffset)
         {
             File = file; Version = version; Flags = flags; Index = index; FlagsOffset = flagsOffset;
@@ -51,15 +52,20 @@ namespace Malunet.Native
         public ushort Index { get; }
         /// <summary>File offset of <c>vna_flags</c>.</summary>
         public long FlagsOffset { get; }
+        /// <summary>Whether the requirement is weak: the loader then accepts a library without the version.</summary>
         public bool IsWeak => (Flags & ElfVersionNeeds.VerFlagWeak) != 0;
     }
 
     /// <summary>Reads and edits the symbol-version tables of 64-bit little-endian ELF files.</summary>
     public static class ElfVersionNeeds
     {
+        /// <summary>VER_FLG_WEAK.</summary>
         public const ushort VerFlagWeak = 0x2;
+        /// <summary>TorchSharp's native shim, the file patched.</summary>
         public const string TorchSharpNative = "libLibTorchSharp.so";
+        /// <summary>The version requirement made weak.</summary>
         public const string GlibcxxMarkerVersion = "GLIBCXX_3.4.32";
+        /// <summary>The library that version belongs to.</summary>
         public const string StdCxxSoname = "libstdc++.so.6";
         /// <summary>The only symbol libLibTorchSharp.so binds to GLIBCXX_3.4.32: std::ios_base_library_init().</summary>
         public const string MarkerSymbol = "_ZSt21ios_base_library_initv";

@@ -17,6 +17,7 @@ public sealed record AugmentationDraw(bool HorizontalFlip, bool VerticalFlip, do
 /// </summary>
 public static class Augmentation
 {
+    /// <summary>One random draw of the training augmentation: each flip and the rotation with their probabilities.</summary>
     public static AugmentationDraw Draw(Random rng, double flipP = 0.5, double rotateP = 0.5) =>
         new(rng.NextDouble() < flipP, rng.NextDouble() < flipP, rng.NextDouble() < rotateP ? rng.NextDouble() * 360.0 : null);
 

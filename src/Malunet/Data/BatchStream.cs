@@ -5,10 +5,15 @@ namespace Malunet.Data;
 /// <summary>A training or evaluation batch; owns its tensors.</summary>
 public sealed class Batch(Tensor images, Tensor masks, IReadOnlyList<CachedSample> samples) : IDisposable
 {
+    /// <summary>The batch's preprocessed images, B x 3 x S x S.</summary>
     public Tensor Images { get; } = images;
+    /// <summary>The batch's targets, B x 1 x S x S.</summary>
     public Tensor Masks { get; } = masks;
+    /// <summary>The samples the batch was made of.</summary>
     public IReadOnlyList<CachedSample> Samples { get; } = samples;
+    /// <summary>Images in the batch.</summary>
     public int Count => Samples.Count;
+    /// <summary>Frees the tensors.</summary>
     public void Dispose() { Images.Dispose(); Masks.Dispose(); }
 }
 
@@ -19,6 +24,7 @@ public sealed class Batch(Tensor images, Tensor masks, IReadOnlyList<CachedSampl
 /// </summary>
 public sealed class BatchStream(IReadOnlyList<CachedSample> data, int batchSize, long seed, bool shuffle, bool augment)
 {
+    /// <summary>Batches in one pass over the data (the last may be smaller).</summary>
     public int BatchesPerEpoch => (data.Count + batchSize - 1) / batchSize;
 
     /// <summary>Sample order of an epoch.</summary>

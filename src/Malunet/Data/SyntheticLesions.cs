@@ -9,6 +9,7 @@ namespace Malunet.Data;
 /// </summary>
 public static class SyntheticLesions
 {
+    /// <summary>Writes <paramref name="count"/> synthetic lesion images with masks under <paramref name="root"/>; returns their ids.</summary>
     public static IReadOnlyList<string> Write(string root, int count, int size = 256, int seed = 7) =>
         WriteSet(root, count, size, seed, "SYN", 92, Render);
 

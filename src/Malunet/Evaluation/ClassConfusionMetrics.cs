@@ -18,6 +18,7 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
 {
     private readonly long[] counts;
 
+    /// <summary>Empty counts for <paramref name="classes"/> classes.</summary>
     public ClassConfusionMetrics(int classes)
     {
         if (classes < 2 || classes > 256) throw new ArgumentOutOfRangeException(nameof(classes), $"2 to 256 classes, got {classes}");
@@ -25,12 +26,15 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
         counts = new long[classes * classes];
     }
 
+    /// <summary>Classes, the background (0) included.</summary>
     public int Classes { get; }
+    /// <summary>Images added.</summary>
     public int Images { get; private set; }
 
     /// <summary>Pixels of true class <paramref name="truth"/> predicted as <paramref name="predicted"/>.</summary>
     public long Count(int truth, int predicted) => counts[truth * Classes + predicted];
 
+    /// <inheritdoc/>
     public void Add(Tensor probabilities, Tensor groundTruth)
     {
         if (probabilities.shape[1] != Classes)
@@ -62,13 +66,21 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
     }
 
     static double Ratio(double num, double den) => den != 0 ? num / den : 0;
+    /// <summary>Class <paramref name="c"/>'s IoU, one class against the rest.</summary>
     public double IoU(int c) { var (tp, fp, fn, _) = OneVsRest(c); return Ratio(tp, tp + fp + fn); }
+    /// <summary>Class <paramref name="c"/>'s Dice.</summary>
     public double Dice(int c) { var (tp, fp, fn, _) = OneVsRest(c); return Ratio(2.0 * tp, 2.0 * tp + fp + fn); }
+    /// <summary>Class <paramref name="c"/>'s sensitivity.</summary>
     public double Sensitivity(int c) { var (tp, _, fn, _) = OneVsRest(c); return Ratio(tp, tp + fn); }
+    /// <summary>Class <paramref name="c"/>'s specificity.</summary>
     public double Specificity(int c) { var (_, fp, _, tn) = OneVsRest(c); return Ratio(tn, tn + fp); }
+    /// <inheritdoc/>
     public double MIoU => Enumerable.Range(1, Classes - 1).Average(IoU);
+    /// <inheritdoc/>
     public double Dsc => Enumerable.Range(1, Classes - 1).Average(Dice);
+    /// <summary>Mean sensitivity over the foreground classes.</summary>
     public double MeanSensitivity => Enumerable.Range(1, Classes - 1).Average(Sensitivity);
+    /// <summary>Mean specificity over the foreground classes.</summary>
     public double MeanSpecificity => Enumerable.Range(1, Classes - 1).Average(Specificity);
 
     /// <summary>The share of pixels whose class is right.</summary>
@@ -83,6 +95,7 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
         }
     }
 
+    /// <inheritdoc/>
     public JsonObject ToJson()
     {
         var perClass = new JsonArray();
@@ -123,6 +136,7 @@ public sealed class ClassConfusionMetrics : IPooledMetrics
         Images += other.Images;
     }
 
+    /// <summary>The mean foreground metrics, on one line.</summary>
     public override string ToString()
     {
         var s = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"mIoU {MIoU:F4}  DSC {Dsc:F4}  Acc {Accuracy:F4} (mean of classes 1..{Classes - 1})"));

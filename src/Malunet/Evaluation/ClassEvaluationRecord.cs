@@ -38,6 +38,7 @@ public sealed record ClassImageScores(string Id, int Width, int Height, double[]
 /// </summary>
 public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, ClassConfusionMetrics? Original, IReadOnlyList<ClassImageScores> Rows)
 {
+    /// <summary>Classes, the background included.</summary>
     public int Classes => AtNetworkSize.Classes;
 
     private static string Header(int classes) =>
@@ -99,6 +100,7 @@ public sealed record ClassEvaluationRecord(ClassConfusionMetrics AtNetworkSize, 
         return new ClassEvaluationRecord(atNetworkSize, original, rows);
     }
 
+    /// <summary>summary.json's content.</summary>
     public JsonObject SummaryJson()
     {
         var perImage = new JsonObject();

@@ -13,13 +13,20 @@ namespace Malunet.Evaluation;
 /// </summary>
 public sealed class ConfusionMetrics : IPooledMetrics
 {
+    /// <summary>Lesion pixels predicted lesion.</summary>
     public long TP { get; private set; }
+    /// <summary>Background pixels predicted lesion.</summary>
     public long FP { get; private set; }
+    /// <summary>Lesion pixels predicted background.</summary>
     public long FN { get; private set; }
+    /// <summary>Background pixels predicted background.</summary>
     public long TN { get; private set; }
+    /// <summary>Images added.</summary>
     public int Images { get; private set; }
+    /// <summary>The probability threshold of the predicted masks.</summary>
     public double Threshold { get; }
 
+    /// <summary>Empty counts at <paramref name="threshold"/>.</summary>
     public ConfusionMetrics(double threshold = 0.5) => Threshold = threshold;
 
     /// <summary>Adds a batch: probabilities and ground truth of the same shape (B x 1 x H x W or B x H x W).</summary>
@@ -55,18 +62,25 @@ public sealed class ConfusionMetrics : IPooledMetrics
     };
 
     static double Ratio(double num, double den) => den != 0 ? num / den : 0;
+    /// <summary>TP / (TP + FP + FN), as the official engine.py.</summary>
     public double MIoU => Ratio(TP, TP + FP + FN);
+    /// <summary>2 TP / (2 TP + FP + FN).</summary>
     public double Dsc => Ratio(2.0 * TP, 2.0 * TP + FP + FN);
+    /// <summary>(TP + TN) / all pixels.</summary>
     public double Accuracy => Ratio(TN + TP, TP + FP + FN + TN);
+    /// <summary>TP / (TP + FN).</summary>
     public double Sensitivity => Ratio(TP, TP + FN);
+    /// <summary>TN / (TN + FP).</summary>
     public double Specificity => Ratio(TN, TN + FP);
 
+    /// <inheritdoc/>
     public JsonObject ToJson() => new()
     {
         ["miou"] = MIoU, ["dsc"] = Dsc, ["acc"] = Accuracy, ["sen"] = Sensitivity, ["spe"] = Specificity,
         ["tp"] = TP, ["fp"] = FP, ["fn"] = FN, ["tn"] = TN, ["images"] = Images, ["threshold"] = Threshold,
     };
 
+    /// <summary>The paper's five metrics on one line.</summary>
     public override string ToString() =>
         $"mIoU {MIoU:F4}  DSC {Dsc:F4}  Acc {Accuracy:F4}  Sen {Sensitivity:F4}  Spe {Specificity:F4}";
 }

@@ -16,12 +16,16 @@ public sealed record ImageScores(string Id, int Width, int Height, MaskScores At
 /// </summary>
 public sealed record EvaluationRecord(ConfusionMetrics Metrics, IReadOnlyList<ImageScores> Rows, bool OriginalResolution)
 {
-    public const string RowsFile = "per_image.csv", SummaryFile = "summary.json";
+    /// <summary>One row per image.</summary>
+    public const string RowsFile = "per_image.csv";
+    /// <summary>The pooled metrics and the per-image means.</summary>
+    public const string SummaryFile = "summary.json";
     private const string Header = "id,width,height,dice_256,iou_256,hd95_256,dice_original,iou_original,hd95_original,loss";
 
     /// <summary>The mean per-image loss, summed in id order (so shards merge to the same value).</summary>
     public double MeanLoss => Rows.Count > 0 ? Rows.Sum(r => r.Loss) / Rows.Count : double.NaN;
 
+    /// <summary>Mean, standard deviation and count of the values that are numbers (NaN left out).</summary>
     public static (double Mean, double Std, int N) Stats(IEnumerable<double> values)
     {
         var v = values.Where(x => !double.IsNaN(x)).ToList();
@@ -44,6 +48,7 @@ public sealed record EvaluationRecord(ConfusionMetrics Metrics, IReadOnlyList<Im
     /// <summary>The ten images with the lowest Dice (at the original resolution where computed).</summary>
     public IEnumerable<ImageScores> Worst(int count = 10) => Rows.OrderBy(x => (x.Original ?? x.At256).Dice).Take(count);
 
+    /// <summary>summary.json's content.</summary>
     public JsonObject SummaryJson()
     {
         var summary = new JsonObject

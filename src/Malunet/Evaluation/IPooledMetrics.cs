@@ -15,11 +15,13 @@ public interface IPooledMetrics
     /// <summary>The foreground Dice (binary) or its mean over the foreground classes.</summary>
     double Dsc { get; }
 
+    /// <summary>Images added.</summary>
     int Images { get; }
 
     /// <summary>Adds a batch: the network's probabilities (B x K x H x W) and the targets (B x 1 x H x W).</summary>
     void Add(Tensor probabilities, Tensor groundTruth);
 
+    /// <summary>The counts and metrics as JSON.</summary>
     JsonObject ToJson();
 
     /// <summary>The metrics for the network's class count: binary at <paramref name="threshold"/>, per class (argmax) otherwise.</summary>

@@ -14,6 +14,7 @@ namespace Malunet.Inference;
 /// </summary>
 public static class ClassDatasetEvaluation
 {
+    /// <summary>Evaluates a K-class network on images with class-index masks, streamed; returns the record and the problems met.</summary>
     public static (ClassEvaluationRecord Record, IReadOnlyList<DataProblem> Problems) Run(
         IInferenceEngine engine, IReadOnlyList<Sample> samples, int size, int batchSize, bool originalResolution,
         Action<int, int>? progress = null, CancellationToken cancel = default)

@@ -15,6 +15,7 @@ public interface IOnnxExportable
 /// <summary>A block over several stages (the bridges): one output per input.</summary>
 public interface IOnnxMultiExportable
 {
+    /// <summary>This module as ONNX nodes added to <paramref name="g"/>; returns the names of its outputs.</summary>
     string[] ExportOnnx(OnnxGraphBuilder g, string[] inputs);
 }
 
@@ -26,21 +27,27 @@ public interface IOnnxMultiExportable
 /// </summary>
 public sealed class OnnxGraphBuilder
 {
+    /// <summary>The ONNX opset the graphs use.</summary>
     public const int Opset = 17;
     private readonly GraphProto graph = new() { Name = "malunet" };
     private int counter;
 
+    /// <summary>The graph being built.</summary>
     public GraphProto Graph => graph;
 
     /// <summary>The fixed input height and width (the batch stays dynamic); blocks whose weights depend on the
     /// spatial size (EGE-UNet's resized Hadamard weights) are evaluated for it at export time.</summary>
     public long InputHeight { get; init; } = 256;
+    /// <summary>The input's width.</summary>
     public long InputWidth { get; init; } = 256;
 
+    /// <summary>A name not used before, from <paramref name="hint"/>.</summary>
     public string Fresh(string hint) => $"{hint}_{counter++}";
 
+    /// <summary>Adds a node with one output; returns its name.</summary>
     public string Node(string op, IEnumerable<string> inputs, params AttributeProto[] attributes) => Nodes(op, inputs, 1, attributes)[0];
 
+    /// <summary>Adds a node with <paramref name="outputs"/> outputs; returns their names.</summary>
     public string[] Nodes(string op, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
     {
         var n = new NodeProto { OpType = op, Name = Fresh(op) };
@@ -52,6 +59,7 @@ public sealed class OnnxGraphBuilder
         return outs;
     }
 
+    /// <summary>An integer-list attribute.</summary>
     public static AttributeProto Ints(string name, params long[] v)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
@@ -59,8 +67,11 @@ public sealed class OnnxGraphBuilder
         return a;
     }
 
+    /// <summary>An integer attribute.</summary>
     public static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+    /// <summary>A float attribute.</summary>
     public static AttributeProto Float(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
+    /// <summary>A string attribute.</summary>
     public static AttributeProto String(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
 
     /// <summary>A float32 initializer from a tensor (any device, any layout).</summary>
@@ -73,6 +84,7 @@ public sealed class OnnxGraphBuilder
         return p.Name;
     }
 
+    /// <summary>A float32 initialiser; returns its name.</summary>
     public string Floats(float[] values, long[] shape, string hint = "const")
     {
         var p = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Float };
@@ -82,8 +94,10 @@ public sealed class OnnxGraphBuilder
         return p.Name;
     }
 
+    /// <summary>A float32 scalar initialiser.</summary>
     public string Scalar(float v) => Floats(new[] { v }, Array.Empty<long>(), "scalar");
 
+    /// <summary>An int64 vector initialiser (shapes, axes).</summary>
     public string Int64s(params long[] values)
     {
         var p = new TensorProto { Name = Fresh("shape"), DataType = (int)TensorProto.Types.DataType.Int64 };
@@ -95,6 +109,7 @@ public sealed class OnnxGraphBuilder
 
     // ---- layers
 
+    /// <summary>A 2-D convolution node with <paramref name="m"/>'s weights.</summary>
     public string Conv(string x, Conv2d m)
     {
         var w = m.weight!;
@@ -107,6 +122,7 @@ public sealed class OnnxGraphBuilder
                     Ints("dilations", m.dilation![0], m.dilation[1]), Ints("strides", m.stride![0], m.stride[1]), Int("group", groups));
     }
 
+    /// <summary>A 1-D convolution node with <paramref name="m"/>'s weights.</summary>
     public string Conv1d(string x, Conv1d m)
     {
         var w = m.weight!;
@@ -133,6 +149,7 @@ public sealed class OnnxGraphBuilder
                                            Initializer(m.running_mean!, "bn_mean"), Initializer(m.running_var!, "bn_var") },
              Float("epsilon", (float)m.eps));
 
+    /// <summary>A ReLU node.</summary>
     public string Relu(string x) => Node("Relu", new[] { x });
 
     /// <summary>nn.LayerNorm over the last axis.</summary>
@@ -226,11 +243,16 @@ public sealed class OnnxGraphBuilder
         return Node("Mul", new[] { Node("Mul", new[] { x, Node("Add", new[] { erf, Scalar(1f) }) }), Scalar(0.5f) });
     }
 
+    /// <summary>A sigmoid node.</summary>
     public string Sigmoid(string x) => Node("Sigmoid", new[] { x });
+    /// <summary>A softmax node over <paramref name="axis"/>.</summary>
     public string Softmax(string x, long axis) => Node("Softmax", new[] { x }, Int("axis", axis));
+    /// <summary>An addition node.</summary>
     public string Add(string a, string b) => Node("Add", new[] { a, b });
+    /// <summary>A multiplication node.</summary>
     public string Mul(string a, string b) => Node("Mul", new[] { a, b });
 
+    /// <summary>A 2x2 max pooling node, stride 2.</summary>
     public string MaxPool2x2(string x) => Node("MaxPool", new[] { x }, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
 
     /// <summary>Bilinear x2 with align_corners=True, as the official decoder's F.interpolate.</summary>
@@ -247,6 +269,7 @@ public sealed class OnnxGraphBuilder
         _ => throw new NotSupportedException($"ONNX export does not support {m.GetType().Name} yet"),
     };
 
+    /// <summary>The finished model: the graph with its input (dynamic batch) and output, opset <see cref="Opset"/>.</summary>
     public ModelProto ToModel(string input, string output, long channels, long height, long width, string docString)
     {
         graph.Input.Add(ValueInfo(input, new object[] { "batch", channels, height, width }));

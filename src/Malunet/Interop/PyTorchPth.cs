@@ -209,16 +209,20 @@ public static class PyTorchPth
     {
         private readonly List<object> order = new();
 
+        /// <summary>The value of <paramref name="key"/>.</summary>
         public override object? this[object key]
         {
             get => base[key];
             set { if (!ContainsKey(key)) order.Add(key); base[key] = value; }
         }
 
+        /// <summary>Adds a key, keeping the order.</summary>
         public override void Add(object key, object? value) { base.Add(key, value); order.Add(key); }
 
+        /// <summary>Removes a key.</summary>
         public override void Remove(object key) { base.Remove(key); order.Remove(key); }
 
+        /// <summary>Removes every key.</summary>
         public override void Clear() { base.Clear(); order.Clear(); }
 
         /// <summary>Keys in the order they were saved (the state_dict order).</summary>
@@ -226,6 +230,7 @@ public static class PyTorchPth
 
         private readonly bool filledByUnpickler;
 
+        /// <summary>An empty dictionary (the unpickler fills it).</summary>
         public OrderedDict() { }
 
         private OrderedDict(bool filledByUnpickler) => this.filledByUnpickler = filledByUnpickler;
@@ -249,6 +254,7 @@ public static class PyTorchPth
         }
 
         // Called by the unpickler's BUILD opcode with the instance attributes (state dicts carry _metadata).
+        /// <summary>Pickle's state call: nothing to restore.</summary>
         public void __setstate__(object state) { }
     }
 

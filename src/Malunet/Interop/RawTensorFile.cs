@@ -9,6 +9,7 @@ namespace Malunet.Interop;
 /// </summary>
 public static class RawTensorFile
 {
+    /// <summary>The tensors a fixture's JSON index names, in its order.</summary>
     public static List<(string Name, Tensor Value)> Read(string jsonPath)
     {
         var index = JsonNode.Parse(File.ReadAllText(jsonPath))!.AsObject();

@@ -20,6 +20,7 @@ public static class Safetensors
         [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8", [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
     };
 
+    /// <summary>Writes the tensors (and string metadata) as a safetensors file, whole or not at all.</summary>
     public static void Write(string path, IEnumerable<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new JsonObject();
@@ -52,6 +53,7 @@ public static class Safetensors
         });
     }
 
+    /// <summary>The tensors and metadata of a safetensors file.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
         var (entries, meta) = SafetensorsFile.ReadEntries(path);

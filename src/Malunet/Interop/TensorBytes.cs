@@ -5,12 +5,14 @@ namespace Malunet.Interop;
 /// <summary>Raw little-endian bytes of a tensor in C order.</summary>
 public static class TensorBytes
 {
+    /// <summary>The tensor's bytes, C order, little-endian.</summary>
     public static byte[] Of(Tensor t)
     {
         using var c = t.detach().cpu().contiguous();
         return c.bytes.ToArray();
     }
 
+    /// <summary>Bytes of one element of <paramref name="t"/>.</summary>
     public static int ElementSize(ScalarType t) => t switch
     {
         ScalarType.Float64 or ScalarType.Int64 => 8,

@@ -27,6 +27,7 @@ public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiE
     private readonly SpatialAttentionBridge? satt;
     private readonly BridgeOrder order;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public AttentionBridge(IReadOnlyList<long> stageChannels, SplitAttention split = SplitAttention.Fc,
                            BridgeOrder order = BridgeOrder.SabFirst, bool useChannel = true, bool useSpatial = true,
                            string name = "AttentionBridge") : base(name)
@@ -38,6 +39,7 @@ public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiE
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor[] forward(Tensor[] stages) => Forward(stages, null);
 
     /// <summary>The bridge, reporting <c>bridge_satt{i}</c> and <c>bridge_catt{i}</c> (B x C_i) to <paramref name="record"/>.</summary>
@@ -61,6 +63,7 @@ public sealed class AttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnnxMultiE
         return result;
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages) =>
         Compose(stages, t => satt!.ExportOnnx(g, t), t => catt!.ExportOnnx(g, t), g.Mul, g.Add);
 

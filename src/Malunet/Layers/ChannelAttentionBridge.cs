@@ -51,6 +51,7 @@ public sealed class ChannelAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnn
         }
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor[] forward(Tensor[] stages)
     {
         using var scope = NewDisposeScope();
@@ -68,6 +69,7 @@ public sealed class ChannelAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnn
         return result;
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages)
     {
         var pooled = stages.Select(t => g.Node("GlobalAveragePool", new[] { t })).ToArray();

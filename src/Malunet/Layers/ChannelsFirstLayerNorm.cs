@@ -14,6 +14,7 @@ public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>, Interop.
     private readonly Parameter bias;
     private readonly double eps;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public ChannelsFirstLayerNorm(long channels, double eps = 1e-6, string name = "ChannelsFirstLayerNorm") : base(name)
     {
         weight = new Parameter(ones(channels));
@@ -22,6 +23,7 @@ public sealed class ChannelsFirstLayerNorm : nn.Module<Tensor, Tensor>, Interop.
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -17,6 +17,7 @@ public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>, IOnnxExp
     private readonly GroupNorm norm_layer;
     private readonly Conv2d conv2;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public DepthwiseSeparableConv(long inChannels, long outChannels, long kernelSize = 3, long? padding = null,
                                   long dilation = 1, string name = "DepthwiseSeparableConv") : base(name)
     {
@@ -27,12 +28,14 @@ public sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>, IOnnxExp
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         return conv2.call(norm_layer.call(conv1.call(x))).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>
         g.Conv(g.GroupNorm(g.Conv(x, conv1), norm_layer), conv2);
 }

@@ -26,6 +26,7 @@ public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>, IOnnxExpo
     private readonly Conv2d conv;
     private readonly GatedAttentionUnit gau;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public DilatedGatedAttention(long inChannels, long outChannels, long kernelSize = 3, long[]? dilations = null,
                                  string name = "DilatedGatedAttention") : base(name)
     {
@@ -47,6 +48,7 @@ public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>, IOnnxExpo
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -56,6 +58,7 @@ public sealed class DilatedGatedAttention : nn.Module<Tensor, Tensor>, IOnnxExpo
         return gau.call(mixed).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string x)
     {
         long group = mda0.in_channels;

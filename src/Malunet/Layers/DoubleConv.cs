@@ -17,6 +17,7 @@ public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable
     private readonly Conv2d conv2;
     private readonly BatchNorm2d bn2;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public DoubleConv(long inChannels, long outChannels, string name = "DoubleConv") : base(name)
     {
         conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
@@ -26,6 +27,7 @@ public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -33,6 +35,7 @@ public sealed class DoubleConv : nn.Module<Tensor, Tensor>, IOnnxExportable
         return F.relu(bn2.call(conv2.call(h))).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>
         g.Relu(g.BatchNorm(g.Conv(g.Relu(g.BatchNorm(g.Conv(x, conv1), bn1)), conv2), bn2));
 }

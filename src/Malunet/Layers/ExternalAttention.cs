@@ -37,6 +37,7 @@ public sealed class ExternalAttention : nn.Module<Tensor, Tensor>, IOnnxExportab
     /// <summary>Number of memory units K.</summary>
     public long MemoryUnits { get; }
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public ExternalAttention(long channels, long memoryUnits, string name = "ExternalAttention") : base(name)
     {
         MemoryUnits = memoryUnits;
@@ -61,6 +62,7 @@ public sealed class ExternalAttention : nn.Module<Tensor, Tensor>, IOnnxExportab
         linear_0.weight!.copy_(linear_1.weight!.permute(1, 0, 2));
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -74,6 +76,7 @@ public sealed class ExternalAttention : nn.Module<Tensor, Tensor>, IOnnxExportab
         return F.gelu(y).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string x)
     {
         long c = conv1.in_channels;

@@ -19,6 +19,7 @@ public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>, IOnnxExporta
     private readonly Sequential wo;
     private readonly Conv2d cw;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public GatedAttentionUnit(long inChannels, long outChannels, long kernelSize = 3, string name = "GatedAttentionUnit")
         : base(name)
     {
@@ -29,6 +30,7 @@ public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>, IOnnxExporta
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -37,6 +39,7 @@ public sealed class GatedAttentionUnit : nn.Module<Tensor, Tensor>, IOnnxExporta
         return wo.call(gated).add(cw.call(x)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string x) =>
         g.Add(g.Module(g.Mul(g.Module(x, w1), g.Module(x, w2)), wo), g.Conv(x, cw));
 }

@@ -15,12 +15,14 @@ namespace Malunet.Layers;
 /// </summary>
 public sealed class GroupAggregationBridge : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
+    /// <summary>The dilations of the four channel groups, as the official code.</summary>
     public static readonly long[] Dilations = { 1, 2, 5, 7 };
 
     private readonly Conv2d pre_project;
     private readonly Sequential g0, g1, g2, g3;
     private readonly Sequential tail_conv;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public GroupAggregationBridge(long highChannels, long lowChannels, string name = "GroupAggregationBridge") : base(name)
     {
         if (lowChannels % 4 != 0) throw new ArgumentException($"GAB splits channels into 4 groups: {lowChannels} is not divisible by 4");
@@ -33,6 +35,7 @@ public sealed class GroupAggregationBridge : nn.Module<Tensor, Tensor, Tensor, T
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor high, Tensor low, Tensor mask)
     {
         using var scope = NewDisposeScope();

@@ -27,6 +27,7 @@ public sealed class GroupedHadamardProductAttention : nn.Module<Tensor, Tensor>
     private readonly ChannelsFirstLayerNorm norm2;
     private readonly Sequential ldw;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public GroupedHadamardProductAttention(long inChannels, long outChannels, long axisSize = 8, string name = "GroupedHadamardProductAttention") : base(name)
     {
         if (inChannels % 4 != 0) throw new ArgumentException($"GHPA splits channels into 4 groups: {inChannels} is not divisible by 4");
@@ -48,6 +49,7 @@ public sealed class GroupedHadamardProductAttention : nn.Module<Tensor, Tensor>
     private static Tensor Resize(Tensor weights, long h, long w) =>
         F.interpolate(weights, new[] { h, w }, mode: InterpolationMode.Bilinear, align_corners: true);
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

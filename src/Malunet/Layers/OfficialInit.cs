@@ -52,6 +52,7 @@ public static class OfficialInit
         return x < 0 ? -r : r;
     }
 
+    /// <summary>Initialises every module under <paramref name="root"/> as the official code does.</summary>
     public static void Apply(nn.Module root)
     {
         using var _ = torch.no_grad();

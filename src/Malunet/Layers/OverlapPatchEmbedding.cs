@@ -13,6 +13,7 @@ public sealed class OverlapPatchEmbedding : nn.Module<Tensor, Tensor>
     private readonly Conv2d proj;
     private readonly LayerNorm norm;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public OverlapPatchEmbedding(long inChannels, long embedChannels, string name = "OverlapPatchEmbedding") : base(name)
     {
         proj = nn.Conv2d(inChannels, embedChannels, 3, stride: 2, padding: 1);

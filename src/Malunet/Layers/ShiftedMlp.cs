@@ -21,6 +21,7 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
     private readonly TokenDepthwiseConv dwconv;
     private readonly Linear fc2;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public ShiftedMlp(long channels, string name = "ShiftedMlp") : base(name)
     {
         fc1 = nn.Linear(channels, channels);
@@ -40,6 +41,7 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
         return torch.cat(shifted, 1).narrow(2, pad, h).narrow(3, pad, w).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor forward(Tensor tokens, long h, long w)
     {
         using var scope = NewDisposeScope();
@@ -60,6 +62,7 @@ public sealed class ShiftedMlp : nn.Module<Tensor, long, long, Tensor>
         return g.Node("Concat", shifted, OnnxGraphBuilder.Int("axis", 1));
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string ExportOnnx(OnnxGraphBuilder g, string tokens, long h, long w)
     {
         long c = fc1.in_features;

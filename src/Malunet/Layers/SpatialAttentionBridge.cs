@@ -17,12 +17,14 @@ public sealed class SpatialAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnn
 {
     private readonly Sequential shared_conv2d;
 
+    /// <summary>Builds the block with freshly initialised weights (the official shapes and initialisation).</summary>
     public SpatialAttentionBridge(string name = "SpatialAttentionBridge") : base(name)
     {
         shared_conv2d = nn.Sequential(nn.Conv2d(2, 1, 7, padding: 9, dilation: 3), nn.Sigmoid());
         RegisterComponents();
     }
 
+    /// <summary>The block's output for its input (the computation of the class summary).</summary>
     public override Tensor[] forward(Tensor[] stages)
     {
         var maps = new Tensor[stages.Length];
@@ -36,6 +38,7 @@ public sealed class SpatialAttentionBridge : nn.Module<Tensor[], Tensor[]>, IOnn
         return maps;
     }
 
+    /// <summary>This block as ONNX nodes added to <paramref name="g"/>; returns the name of its output.</summary>
     public string[] ExportOnnx(OnnxGraphBuilder g, string[] stages) => stages.Select(t =>
     {
         var mean = g.Node("ReduceMean", new[] { t }, OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1));

@@ -26,9 +26,12 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
 
     private static readonly double[] DeepSupervisionWeights = { 0.1, 0.2, 0.3, 0.4, 0.5 };
 
+    /// <inheritdoc/>
     public override int SizeDivisor => 32;
+    /// <inheritdoc/>
     public override IReadOnlyList<double> SideOutputWeights => DeepSupervisionWeights;
 
+    /// <summary>Builds the network for <paramref name="options"/> with freshly initialised weights.</summary>
     public EgeUNet(ModelOptions options) : base("EgeUNet", options)
     {
         var c = options.CList ?? throw new ArgumentException("EgeUNet needs resolved options (c_list set)");
@@ -62,8 +65,10 @@ public sealed class EgeUNet : SegmentationModel, Interop.IOnnxExportable
         OfficialInit.Apply(this);
     }
 
+    /// <summary>The network's probabilities for a batch N x C x H x W.</summary>
     public override Tensor forward(Tensor x) => ForwardWithSideOutputs(x).Output;
 
+    /// <summary>The network's probabilities for a batch N x C x H x W.</summary>
     public override (Tensor Output, Tensor[] SideOutputs) ForwardWithSideOutputs(Tensor x)
     {
         CheckInput(x);

@@ -33,15 +33,22 @@ public sealed record MalunetArchitecture(string Name, DeepBlock[] EncoderDeepSta
         new[] { DeepBlock.InvertedExternalAttention, DeepBlock.DilatedGatedAttention }, true, true);
 
     // The ablation networks of the paper's Tables II-V: the same skeleton with other blocks and bridges.
+    /// <summary>The plain U-Net skeleton (3x3 convolutions at every stage, no bridge): the ablation baseline.</summary>
     public static readonly MalunetArchitecture BasicUNet = new("basicunet", new[] { DeepBlock.Conv3x3 }, false, false);
     // BU+DGA: with DGA in encoder stages 4-6 no decoder placement gives the printed 0.06 GFLOPs (decoder stages none,
     // 1-3, 1-4, 1-5: 0.0676, 0.0670, 0.0673, 0.0702 G). DGA in place of the conv of encoder stages 3-6 and decoder
     // stages 1-4 gives 0.0796 M / 0.0628 G, both printed values (0.08 / 0.06); it is the smallest change that does.
+    /// <summary>The skeleton with DGA in the deep stages.</summary>
     public static readonly MalunetArchitecture BuDga = new("bu-dga", new[] { DeepBlock.DilatedGatedAttention }, false, false, DeepStages: 4);
+    /// <summary>The skeleton with external attention in the deep stages.</summary>
     public static readonly MalunetArchitecture BuEa = new("bu-ea", new[] { DeepBlock.ExternalAttention, DeepBlock.Conv3x3 }, false, false);
+    /// <summary>The skeleton with IEA in the deep stages.</summary>
     public static readonly MalunetArchitecture BuIea = new("bu-iea", new[] { DeepBlock.InvertedExternalAttention, DeepBlock.Conv3x3 }, false, false);
+    /// <summary>The skeleton with the channel attention bridge.</summary>
     public static readonly MalunetArchitecture BuCab = new("bu-cab", new[] { DeepBlock.Conv3x3 }, true, false);
+    /// <summary>The skeleton with the spatial attention bridge.</summary>
     public static readonly MalunetArchitecture BuSab = new("bu-sab", new[] { DeepBlock.Conv3x3 }, false, true);
+    /// <summary>The skeleton with DGA and IEA.</summary>
     public static readonly MalunetArchitecture BuDgaIea = new("bu-dga-iea", new[] { DeepBlock.DilatedGatedAttention, DeepBlock.InvertedExternalAttention }, true, true);
 }
 
@@ -67,10 +74,13 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
     private readonly AttentionBridge? bridge;
     private readonly Conv2d final;
 
+    /// <summary>Which blocks this network is made of (MALUNet's own, or an ablation's).</summary>
     public MalunetArchitecture Architecture { get; }
 
+    /// <inheritdoc/>
     public override int SizeDivisor => 32;
 
+    /// <summary>Builds the network for <paramref name="options"/> with freshly initialised weights.</summary>
     public MalunetModel(ModelOptions options, MalunetArchitecture? architecture = null) : base("MalunetModel", options)
     {
         Architecture = architecture ?? MalunetArchitecture.Malunet;
@@ -129,6 +139,7 @@ public sealed class MalunetModel : SegmentationModel, Interop.IOnnxExportable
         return nn.Sequential(modules.ToArray());
     }
 
+    /// <summary>The network's probabilities for a batch N x C x H x W.</summary>
     public override Tensor forward(Tensor x) => Forward(x, null);
 
     /// <summary>

@@ -14,6 +14,7 @@ public sealed record ComplexityReport(
     long AdaptivePoolOps,
     int Size)
 {
+    /// <summary>The counts as JSON.</summary>
     public JsonObject ToJson() => new()
     {
         ["parameters"] = Parameters,
@@ -37,6 +38,7 @@ public sealed record ComplexityReport(
 /// </summary>
 public static class ModelComplexity
 {
+    /// <summary>Counts parameters and multiply-accumulates at 1 x C x size x size, as thop 0.1.1 counts them.</summary>
     public static ComplexityReport Measure(nn.Module<Tensor, Tensor> model, int size = 256, int inputChannels = 3)
     {
         long convLinear = 0, pool = 0, norm = 0;

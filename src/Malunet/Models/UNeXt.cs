@@ -26,8 +26,10 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
     private readonly BatchNorm2d dbn1, dbn2, dbn3, dbn4;
     private readonly Conv2d final;
 
+    /// <inheritdoc/>
     public override int SizeDivisor => 32;
 
+    /// <summary>Builds the network for <paramref name="options"/> with freshly initialised weights.</summary>
     public UNeXt(ModelOptions options) : base("UNeXt", options)
     {
         var c = options.CList ?? throw new ArgumentException("UNeXt needs resolved options (c_list set)");
@@ -56,6 +58,7 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
     private static Tensor Up(Tensor t) =>
         F.interpolate(t, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Bilinear, align_corners: false);
 
+    /// <summary>The network's probabilities for a batch N x C x H x W.</summary>
     public override Tensor forward(Tensor x)
     {
         CheckInput(x);
@@ -80,6 +83,7 @@ public sealed class UNeXt : SegmentationModel, Interop.IOnnxExportable
         return Activate(final.call(d)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public string ExportOnnx(Interop.OnnxGraphBuilder g, string x)
     {
         long c3 = encoder3.out_channels, c4 = decoder1.out_channels, c5 = decoder1.in_channels;

@@ -24,8 +24,10 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
     private readonly DoubleConv[] decoders;
     private readonly Conv2d final;
 
+    /// <inheritdoc/>
     public override int SizeDivisor => 1 << (encoders.Length - 1);
 
+    /// <summary>Builds the network for <paramref name="options"/> with freshly initialised weights.</summary>
     public UNet(ModelOptions options) : base("UNet", options)
     {
         var c = options.CList ?? throw new ArgumentException("UNet needs resolved options (c_list set)");
@@ -47,6 +49,7 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
         register_module("final", final);
     }
 
+    /// <summary>The network's probabilities for a batch N x C x H x W.</summary>
     public override Tensor forward(Tensor x)
     {
         CheckInput(x);
@@ -64,6 +67,7 @@ public sealed class UNet : SegmentationModel, IOnnxExportable
         return Activate(final.call(h)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public string ExportOnnx(OnnxGraphBuilder g, string x)
     {
         var skips = new List<string>();

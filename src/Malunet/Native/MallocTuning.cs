@@ -17,8 +17,10 @@ public static class MallocTuning
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int Mallopt(int param, int value);
 
+    /// <summary>Whether the tuning was applied in this process.</summary>
     public static bool Applied { get; private set; }
 
+    /// <summary>Applies it once (a no-op where glibc's malloc is not used).</summary>
     public static void Apply()
     {
         if (Applied || !RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;

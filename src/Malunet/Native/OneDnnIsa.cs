@@ -17,8 +17,11 @@ namespace Malunet.Native;
 /// </summary>
 public static class OneDnnIsa
 {
+    /// <summary>The variable oneDNN reads its ISA cap from.</summary>
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
+    /// <summary>Its older name, which oneDNN also reads.</summary>
     public const string LegacyVariable = "DNNL_MAX_CPU_ISA";
+    /// <summary>Set to 1 to lift the cap (for measuring the uncapped kernels only).</summary>
     public const string UncappedVariable = "MALUNET_ONEDNN_ISA_UNCAPPED";
 
     /// <summary>The highest ISA oneDNN may use: exact on every processor measured.</summary>

@@ -31,6 +31,7 @@ public static class TorchRuntime
             if (File.Exists(p)) yield return p;
     }
 
+    /// <summary>Loads libtorch once per process (the ISA cap first, then the native libraries); safe to call from any thread.</summary>
     public static void EnsureLoaded()
     {
         lock (gate)

@@ -27,6 +27,7 @@ public sealed record AblationRow(string Model, string Options, long Parameters, 
 /// </summary>
 public static class AblationTable
 {
+    /// <summary>The table as Markdown.</summary>
     public static string Markdown(IReadOnlyList<AblationRow> rows)
     {
         var sb = new StringBuilder();
@@ -38,6 +39,7 @@ public static class AblationTable
         return sb.ToString();
     }
 
+    /// <summary>The table as CSV.</summary>
     public static string Csv(IReadOnlyList<AblationRow> rows)
     {
         var sb = new StringBuilder("model,options,params,macs,miou,dsc,acc,spe,sen,test_images,run_folder\n");

@@ -15,14 +15,20 @@ public sealed class AdamW : IDisposable
     private sealed record Slot(string Name, Parameter Param, Tensor ExpAvg, Tensor ExpAvgSq);
     private readonly List<Slot> slots;
 
+    /// <summary>The learning rate of the next step.</summary>
     public double LearningRate { get; set; }
+    /// <summary>The first moment's decay.</summary>
     public double Beta1 { get; }
+    /// <summary>The second moment's decay.</summary>
     public double Beta2 { get; }
+    /// <summary>The denominator's epsilon.</summary>
     public double Eps { get; }
+    /// <summary>The decoupled weight decay.</summary>
     public double WeightDecay { get; }
     /// <summary>Steps taken so far (PyTorch's per-parameter <c>step</c>, equal for all parameters here).</summary>
     public long Steps { get; private set; }
 
+    /// <summary>An optimiser over the named parameters.</summary>
     public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, double lr = 1e-3, double beta1 = 0.9,
                  double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2)
     {
@@ -31,11 +37,13 @@ public sealed class AdamW : IDisposable
             zeros_like(p.Param).DetachFromDisposeScope(), zeros_like(p.Param).DetachFromDisposeScope())).ToList();
     }
 
+    /// <summary>Clears every parameter's gradient.</summary>
     public void ZeroGrad()
     {
         foreach (var s in slots) s.Param.grad?.zero_();
     }
 
+    /// <summary>One AdamW step, as torch.optim.AdamW takes it.</summary>
     public void Step()
     {
         Steps++;
@@ -59,6 +67,7 @@ public sealed class AdamW : IDisposable
     public IEnumerable<(string Name, Tensor Value)> State() =>
         slots.SelectMany(s => new[] { ($"exp_avg.{s.Name}", s.ExpAvg), ($"exp_avg_sq.{s.Name}", s.ExpAvgSq) });
 
+    /// <summary>Restores the moments and the step count of a training checkpoint.</summary>
     public void LoadState(IReadOnlyDictionary<string, Tensor> state, long steps)
     {
         using var _ = no_grad();
@@ -79,6 +88,7 @@ public sealed class AdamW : IDisposable
         slots.Clear();
     }
 
+    /// <summary>Moves the moments to <paramref name="device"/>.</summary>
     public void To(Device device)
     {
         for (int i = 0; i < slots.Count; i++)

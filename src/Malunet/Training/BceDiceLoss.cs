@@ -13,8 +13,11 @@ namespace Malunet.Training;
 /// </summary>
 public sealed class BceDiceLoss : ISegmentationLoss
 {
+    /// <summary>The BCE term's weight.</summary>
     public double BceWeight { get; init; } = 1.0;
+    /// <summary>The Dice term's weight.</summary>
     public double DiceWeight { get; init; } = 1.0;
+    /// <summary>The Dice smoothing constant.</summary>
     public double Smooth { get; init; } = 1.0;
 
     /// <summary>Mean binary cross-entropy with the log clamp at -100 (libtorch's binary_cross_entropy does this).</summary>
@@ -33,6 +36,7 @@ public sealed class BceDiceLoss : ISegmentationLoss
         return (1 - score.mean()).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public Tensor Compute(Tensor probabilities, Tensor target)
     {
         using var scope = NewDisposeScope();

@@ -9,6 +9,7 @@ namespace Malunet.Training;
 /// <summary>Timing summary in milliseconds.</summary>
 public sealed record Timing(double MedianMs, double P95Ms, double MeanMs, int Runs)
 {
+    /// <summary>Median, 95th percentile and mean of the times.</summary>
     public static Timing Of(List<double> ms)
     {
         var s = ms.OrderBy(x => x).ToList();
@@ -22,6 +23,7 @@ public sealed record Timing(double MedianMs, double P95Ms, double MeanMs, int Ru
 /// </summary>
 public static class Benchmark
 {
+    /// <summary>Times the forward pass of batches of <paramref name="batch"/> images (after <paramref name="warmup"/> runs).</summary>
     public static Timing Forward(SegmentationModel model, Device device, int batch, int size, int warmup, int runs)
     {
         TorchKnownAnswers.Ensure(device, model.Options.Model);

@@ -8,5 +8,6 @@ namespace Malunet.Training;
 /// </summary>
 public sealed record CosineSchedule(double BaseLr, int TMax, double EtaMin)
 {
+    /// <summary>The learning rate of <paramref name="epoch"/> (from 0).</summary>
     public double At(int epoch) => EtaMin + (BaseLr - EtaMin) * (1 + Math.Cos(Math.PI * epoch / TMax)) / 2;
 }

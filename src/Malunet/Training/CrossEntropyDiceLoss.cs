@@ -14,11 +14,16 @@ namespace Malunet.Training;
 /// </summary>
 public sealed class CrossEntropyDiceLoss(int classes) : ISegmentationLoss
 {
+    /// <summary>The cross-entropy term's weight.</summary>
     public double CrossEntropyWeight { get; init; } = 1.0;
+    /// <summary>The Dice term's weight.</summary>
     public double DiceWeight { get; init; } = 1.0;
+    /// <summary>The Dice smoothing constant.</summary>
     public double Smooth { get; init; } = 1.0;
+    /// <summary>Classes, the background included.</summary>
     public int Classes { get; } = classes >= 2 ? classes : throw new ArgumentOutOfRangeException(nameof(classes), "at least 2 classes");
 
+    /// <inheritdoc/>
     public Tensor Compute(Tensor probabilities, Tensor target)
     {
         if (probabilities.shape[1] != Classes) throw new ArgumentException($"{probabilities.shape[1]} output channels for {Classes} classes");
@@ -33,6 +38,7 @@ public sealed class CrossEntropyDiceLoss(int classes) : ISegmentationLoss
         return (CrossEntropyWeight * crossEntropy + DiceWeight * (1 - dice.mean())).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public Tensor Compute(Tensor probabilities, IReadOnlyList<Tensor> sideOutputs, IReadOnlyList<double> sideWeights, Tensor target)
     {
         if (sideOutputs.Count != sideWeights.Count) throw new ArgumentException($"{sideOutputs.Count} side outputs but {sideWeights.Count} weights");

@@ -21,12 +21,18 @@ namespace Malunet.Training;
 /// </summary>
 public sealed class CrossValidation
 {
-    public const string SummaryJson = "cv_summary.json", SummaryMarkdown = "cv_summary.md";
+    /// <summary>The folds' results and their mean and spread, as JSON.</summary>
+    public const string SummaryJson = "cv_summary.json";
+    /// <summary>The same as a Markdown table.</summary>
+    public const string SummaryMarkdown = "cv_summary.md";
     private readonly TrainingConfig recipe;
 
+    /// <summary>The cross-validation's folder.</summary>
     public string Root { get; }
+    /// <summary>Folds.</summary>
     public int Folds { get; }
 
+    /// <summary>A k-fold cross-validation of <paramref name="recipe"/> in <paramref name="root"/>.</summary>
     public CrossValidation(TrainingConfig recipe, string root, int folds)
     {
         this.recipe = recipe;
@@ -34,6 +40,7 @@ public sealed class CrossValidation
         Folds = folds;
     }
 
+    /// <summary>The run folder of one fold.</summary>
     public static string FoldFolder(string root, int fold) => Path.Combine(root, $"fold_{fold}");
     private string FoldSplitPath(int fold) => Path.Combine(Root, "folds", $"fold_{fold}.json");
     private string PlanPath => Path.Combine(Root, "folds", "plan.json");

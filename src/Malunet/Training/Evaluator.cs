@@ -16,6 +16,7 @@ public sealed record EvaluationResult(IPooledMetrics Metrics, double MeanLoss, i
 /// </summary>
 public static class Evaluator
 {
+    /// <summary>The paper's pooled metrics of <paramref name="model"/> on decoded samples (the known answers first).</summary>
     public static EvaluationResult Run(SegmentationModel model, IReadOnlyList<CachedSample> samples, Device device,
                                        int batchSize = 8, double threshold = 0.5, ISegmentationLoss? loss = null,
                                        Action<int, int>? progress = null, Action<CachedSample, float[]>? probabilities = null)

@@ -5,6 +5,7 @@ namespace Malunet.Training;
 /// <summary>A training loss on the network's probabilities and the batch's targets (B x 1 x H x W).</summary>
 public interface ISegmentationLoss
 {
+    /// <summary>The loss of a batch of probabilities against its targets.</summary>
     Tensor Compute(Tensor probabilities, Tensor target);
 
     /// <summary>With deep supervision: the final output's loss plus the weighted losses of the side outputs.</summary>

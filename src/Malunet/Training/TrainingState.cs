@@ -13,8 +13,10 @@ namespace Malunet.Training;
 /// </summary>
 public sealed record TrainingState(int Epoch, int Batch, long OptimizerSteps, double BestScore, int BestEpoch)
 {
+    /// <summary>What a training checkpoint calls itself.</summary>
     public const string FormatTag = ModelCheckpoint.TrainingFormatTag;
 
+    /// <summary>Writes a training checkpoint: weights, optimiser moments and the position, whole or not at all.</summary>
     public static void Save(string path, SegmentationModel model, AdamW optimizer, TrainingState state, TrainingConfig config)
     {
         var tensors = StateDict.Export(model).Select(t => (t.Name, t.Value)).ToList();
