@@ -12,4 +12,7 @@ public sealed class InvalidOptionException(string option, string problem) : Argu
 
     /// <summary>What is wrong with its value.</summary>
     public string Problem { get; } = problem;
+
+    /// <summary>"option problem", without the parameter note ArgumentException would add.</summary>
+    public override string Message => $"{Option} {Problem}";
 }

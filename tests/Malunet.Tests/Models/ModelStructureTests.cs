@@ -64,13 +64,13 @@ public class ModelStructureTests
     [InlineData("8,16,24,32,48,66")]
     public void Bad_c_list_is_rejected(string cList)
     {
-        Assert.Throws<ArgumentException>(() => ModelCatalog.Create(new ModelOptions { CList = ModelOptions.ParseCList(cList) }));
+        Assert.Equal("c-list", Assert.Throws<InvalidOptionException>(() => ModelCatalog.Create(new ModelOptions { CList = ModelOptions.ParseCList(cList) })).Option);
     }
 
     [Fact]
     public void Unknown_model_name_lists_the_known_ones()
     {
-        var e = Assert.Throws<ArgumentException>(() => ModelCatalog.Create(new ModelOptions { Model = "resnet" }));
+        var e = Assert.Throws<InvalidOptionException>(() => ModelCatalog.Create(new ModelOptions { Model = "resnet" }));
         Assert.Contains("malunet", e.Message);
     }
 
