@@ -124,7 +124,7 @@ public class MultiClassTests : TempFolderTest
         px[3 + 16 * 2] = 7;
         ImageDecoder.SavePng(new Image8(16, 8, 1, px), bad);
         var problem = Assert.Throws<InvalidDataException>(() => ImageCache.Decode(new Sample("bad", image, bad, "train"), 32, 3));
-        Assert.Equal($"{bad}: mask value 7 at (3, 2) is not a class index below 3 (--num-classes 3)", problem.Message);
+        Assert.Equal($"{bad}: mask value 7 at (3, 2) is not a class index below 3 (the network has 3 classes)", problem.Message);
     }
 
     [Fact]
