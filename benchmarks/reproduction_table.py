@@ -95,8 +95,8 @@ def isic2018(runs, measured):
     print("| --- | ---: | ---: | --- |")
     for key, name in MODELS:
         metrics = os.path.join(runs, key, "metrics.csv")
-        if not os.path.exists(metrics):
-            continue
+        if not os.path.exists(os.path.join(runs, key, "test.json")):
+            continue  # not finished
         rows = list(csv.DictReader(open(metrics)))
         best = min(rows, key=lambda r: float(r["val_loss"]))
         secs = [float(r["seconds"]) for r in rows]
