@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Malunet.Inference;
 
 namespace Malunet.Models;
 
@@ -66,7 +65,8 @@ public static class BundledWeights
     public static IEnumerable<string> Models(string extension = ".safetensors", string dataset = DefaultDataset)
     {
         var suffix = $"-{Checked(dataset)}{extension}";
-        var folder = Locate(KnownAnswers.FileName) is { } known ? Path.GetDirectoryName(known)! : null;
+        // The weights folder: where the default model's ISIC 2017 card is (every installation has it).
+        var folder = Locate($"{DefaultModel}-{DefaultDataset}.card.json") is { } card ? Path.GetDirectoryName(card)! : null;
         if (folder == null) return [];
         return Directory.EnumerateFiles(folder, "*" + suffix).Select(f => Path.GetFileName(f)[..^suffix.Length])
                         .OrderBy(m => m != DefaultModel).ThenBy(m => m, StringComparer.Ordinal).ToList();
