@@ -11,20 +11,17 @@ namespace Malunet.Tests.Models;
 public class BundledWeightsTests
 {
     /// <summary>Every architecture with bundled weights (MALUNet and, for the paper's comparison, its peers), on every data set.</summary>
-    public static TheoryData<string, string> Bundled()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var dataset in BundledWeights.Datasets)
-            foreach (var model in BundledWeights.Models(dataset: dataset)) data.Add(model, dataset);
-        return data;
-    }
+    public static TheoryData<string, string> Bundled() => Pairs(".safetensors");
 
     /// <summary>Every bundled ONNX export: (model, data set).</summary>
-    public static TheoryData<string, string> BundledOnnx()
+    public static TheoryData<string, string> BundledOnnx() => Pairs(".onnx");
+
+    /// <summary>(model, data set) of every bundled file with <paramref name="extension"/>.</summary>
+    private static TheoryData<string, string> Pairs(string extension)
     {
         var data = new TheoryData<string, string>();
         foreach (var dataset in BundledWeights.Datasets)
-            foreach (var model in BundledWeights.Models(".onnx", dataset)) data.Add(model, dataset);
+            foreach (var model in BundledWeights.Models(extension, dataset)) data.Add(model, dataset);
         return data;
     }
 
