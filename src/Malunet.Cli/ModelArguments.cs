@@ -120,15 +120,15 @@ public sealed class ModelArguments
                 Console.Error.WriteLine($"malunet: using the bundled weights {bundled} ({BundledUse(r)})");
                 return Segmenter.Open(options);
             }
-            var flags = Bind(r);
             var path = WeightsOrBundled(r, weights);
-            if (File.Exists(path) && AnyGiven(r) && ModelCheckpoint.Read(path) is { StoredOptions: { } stored } file)
+            if (Directory.Exists(path))
             {
-                foreach (var t in file.Tensors.Values) t.Dispose();
-                if (!stored.Equals(flags)) Console.Error.WriteLine($"malunet: note: {path} stores its model options ({stored}); the model flags are ignored");
+                var (ensemble, folds) = TorchEngineProvider.Open(path, options, Bind(r), exportSize);
+                Console.Error.WriteLine($"malunet: {folds}");
+                return new Segmenter(ensemble, options, folds);
             }
-            var (engine, description) = TorchEngineProvider.Open(path, options, flags, exportSize);
-            if (Directory.Exists(path)) Console.Error.WriteLine($"malunet: {description}");
+            // A file is read once, by Load, which also says when the file's stored options override the flags.
+            var (engine, description) = TorchEngineProvider.Open(Load(r, path), Path.GetFileName(path), options, exportSize);
             return new Segmenter(engine, options, description);
         }
         catch (ArgumentException e) when (e is not InputSizeException) { throw new UsageException(e); }

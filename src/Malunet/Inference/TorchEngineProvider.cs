@@ -48,6 +48,17 @@ public sealed class TorchEngineProvider : IEngineProvider
         return (engine, $"{what} on {runsOn}");
     }
 
+    /// <summary>
+    /// As <see cref="Open(string?, SegmenterOptions, ModelOptions?, ValueTuple{int, int}?)"/> for a network already
+    /// loaded (the engine then owns it) from the file named <paramref name="name"/>.
+    /// </summary>
+    public static (IInferenceEngine Engine, string Description) Open(SegmentationModel model, string name, SegmenterOptions options,
+                                                                     (int Height, int Width)? exportSize = null)
+    {
+        var engine = EngineFor(model, name, options, exportSize, out var runsOn);
+        return (engine, $"{name} on {runsOn}");
+    }
+
     /// <summary>The folds' selected checkpoints (<c>fold_*/checkpoints/best.safetensors</c>) under a folder, or null.</summary>
     public static IReadOnlyList<string>? FoldCheckpoints(string folder)
     {
