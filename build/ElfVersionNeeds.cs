@@ -217,6 +217,21 @@ namespace Malunet.Native
         }
 
         /// <summary>
+        /// The libstdc++ versions <paramref name="libraryPath"/> requires strongly that the system's libstdc++
+        /// (<paramref name="systemLibrary"/>, found if null) does not define: the reasons the loader would refuse it
+        /// here. Empty when it loads (also when no system libstdc++ is found: nothing to compare with).
+        /// </summary>
+        public static List<string> UnmetRequirements(string libraryPath, string? systemLibrary = null)
+        {
+            systemLibrary ??= FindSystemLibrary();
+            if (systemLibrary == null) return new List<string>();
+            var defined = ReadDefinitions(File.ReadAllBytes(systemLibrary));
+            return ReadRequirements(File.ReadAllBytes(libraryPath))
+                .Where(r => r.File == StdCxxSoname && !r.IsWeak && !defined.Contains(r.Version))
+                .Select(r => r.Version).ToList();
+        }
+
+        /// <summary>
         /// Makes <paramref name="libraryPath"/> loadable here: if it needs <paramref name="version"/> of libstdc++
         /// (strongly) and the system's libstdc++ (<paramref name="systemLibrary"/>, found if null) lacks it, the
         /// requirement's <c>vna_flags</c> gets VER_FLG_WEAK. Idempotent. Refuses (throws) when any symbol other than

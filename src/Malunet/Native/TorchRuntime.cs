@@ -90,12 +90,9 @@ public static class TorchRuntime
             try
             {
                 var stdcxx = ElfVersionNeeds.FindSystemLibrary();
-                var defined = stdcxx != null ? ElfVersionNeeds.ReadDefinitions(File.ReadAllBytes(stdcxx)) : new HashSet<string>();
                 foreach (var lib in NativeCandidates())
                 {
-                    var unmet = ElfVersionNeeds.ReadRequirements(File.ReadAllBytes(lib))
-                        .Where(r => r.File == ElfVersionNeeds.StdCxxSoname && !r.IsWeak && !defined.Contains(r.Version))
-                        .Select(r => r.Version).ToList();
+                    var unmet = ElfVersionNeeds.UnmetRequirements(lib, stdcxx);
                     if (unmet.Count > 0)
                         return $"libtorch failed to load: {lib} needs {string.Join(", ", unmet)} but {stdcxx ?? "the system libstdc++"} " +
                                "does not define it. Rebuild with 'dotnet build' (the build marks GLIBCXX_3.4.32 weak) or make that file writable so malunet can, or install a newer libstdc++.";

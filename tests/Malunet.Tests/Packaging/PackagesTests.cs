@@ -3,6 +3,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Malunet.Native;
 using Malunet.Tests.Cli;
 
 namespace Malunet.Tests.Packaging;
@@ -21,8 +22,8 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
     {
         var entries = packages.Entries("Malunet.Runtime");
         foreach (var expected in new[] { "lib/net10.0/Malunet.Runtime.dll", "lib/net10.0/Malunet.Runtime.xml", "README.md",
-                                         "contentFiles/any/any/weights/malunet-isic2017.onnx", "contentFiles/any/any/weights/known-answers.safetensors",
-                                         "contentFiles/any/any/weights/malunet-isic2017.card.json" })
+                                         "weights/malunet-isic2017.onnx", "weights/known-answers.safetensors",
+                                         "weights/malunet-isic2017.card.json", "buildTransitive/Malunet.Runtime.targets" })
             Assert.Contains(expected, entries);
         var nuspec = packages.Nuspec("Malunet.Runtime");
         XNamespace ns = nuspec.Root!.Name.Namespace;
@@ -56,10 +57,48 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
     [Fact]
     public void A_new_app_runs_the_readme_example_from_the_package_and_writes_the_masks_of_predict()
     {
-        var app = Path.Combine(packages.Folder, "consumer");
+        var (app, output) = BuildConsumer("consumer", "Malunet.Runtime", ReadmeExamples()[0]);
+        Assert.DoesNotContain(Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories),
+                              f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
+
+        var masks = Path.Combine(app, "masks");
+        var run = CliRunner.RunDll(Path.Combine(output, "consumer.dll"), app, null, FullResolution, masks);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(3, Regex.Matches(run.Stdout, @"lesion \d").Count);
+
+        // The CLI runs each image alone (batch 1) as Segment does; a batch's images may differ in the last bits.
+        AssertSameMasks(masks, "predict", "--engine", "onnx", "--batch-size", "1", "--no-overlay");
+    }
+
+    [Fact]
+    public void An_app_of_the_libtorch_package_gets_the_glibcxx_fix_and_runs_the_readme_example_on_libtorch()
+    {
+        var (app, output) = BuildConsumer("torch-consumer", "Malunet", ReadmeExamples()[1]);
+        // The package's build file marked the shim's GLIBCXX_3.4.32 weak where this system lacks it, before any run
+        // (the library would also try at start, but a read-only published app could not be mended then).
+        var shims = Directory.GetFiles(output, ElfVersionNeeds.TorchSharpNative, SearchOption.AllDirectories);
+        Assert.NotEmpty(shims);
+        foreach (var shim in shims)
+            Assert.Empty(ElfVersionNeeds.UnmetRequirements(shim));
+
+        var masks = Path.Combine(app, "masks");
+        var run = CliRunner.RunDll(Path.Combine(output, "torch-consumer.dll"), app, null, FullResolution, masks);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(3, Regex.Matches(run.Stdout, @"\d+ lesion pixels").Count);
+        Assert.Equal(3, Directory.GetFiles(masks, "*_overlay.png").Length);
+        AssertSameMasks(masks, "predict", "--model", "egeunet", "--engine", "torch", "--batch-size", "1", "--no-overlay");
+    }
+
+    /// <summary>
+    /// Builds a new console app around <paramref name="program"/> that references <paramref name="package"/> from the
+    /// packed folder only; returns its folder and its build output.
+    /// </summary>
+    private (string App, string Output) BuildConsumer(string name, string package, string program)
+    {
+        var app = Path.Combine(packages.Folder, name);
         Directory.CreateDirectory(app);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), ReadmeExample());
-        File.WriteAllText(Path.Combine(app, "consumer.csproj"), $"""
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        File.WriteAllText(Path.Combine(app, $"{name}.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -68,12 +107,12 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
                 <Nullable>enable</Nullable>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="Malunet.Runtime" Version="{packages.Version}" />
+                <PackageReference Include="{package}" Version="{packages.Version}" />
               </ItemGroup>
             </Project>
             """);
-        // Malunet.Runtime comes from the packed folder only; its dependencies from the machine's package cache,
-        // where the repository's own restore put them (read-only: nothing of this test is added to it).
+        // The package comes from the packed folder only; its dependencies from the machine's package cache, where the
+        // repository's own restore put them (read-only: nothing of this test is added to it).
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         File.WriteAllText(Path.Combine(app, "NuGet.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
@@ -84,19 +123,15 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
             </configuration>
             """);
         var build = PackedPackages.Dotnet(app, "build", "-c", "Release", "-nologo", "-v", "quiet");
-        Assert.True(build.ExitCode == 0, $"the consumer app did not build:\n{build.Stdout}\n{build.Stderr}");
-        var output = Path.Combine(app, "bin", "Release", "net10.0");
-        Assert.DoesNotContain(Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories),
-                              f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
+        Assert.True(build.ExitCode == 0, $"the {name} app did not build:\n{build.Stdout}\n{build.Stderr}");
+        return (app, Path.Combine(app, "bin", "Release", "net10.0"));
+    }
 
-        var masks = Path.Combine(app, "masks");
-        var run = CliRunner.RunDll(Path.Combine(output, "consumer.dll"), app, null, FullResolution, masks);
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        Assert.Equal(3, Regex.Matches(run.Stdout, @"lesion \d").Count);
-
-        // The CLI runs each image alone (batch 1) as Segment does; a batch's images may differ in the last bits.
-        var predicted = Path.Combine(app, "predicted");
-        var cli = CliRunner.Run("predict", "--engine", "onnx", "--batch-size", "1", "--no-overlay", "--input", FullResolution, "--output", predicted);
+    /// <summary>The masks in <paramref name="masks"/> are byte-identical to those of the CLI verb given, on the same images.</summary>
+    private void AssertSameMasks(string masks, params string[] verb)
+    {
+        var predicted = Path.Combine(packages.Folder, $"predicted-{Guid.NewGuid():N}");
+        var cli = CliRunner.Run([.. verb, "--input", FullResolution, "--output", predicted]);
         Assert.True(cli.ExitCode == 0, cli.Stderr);
         var expected = Directory.GetFiles(predicted, "*_mask.png").Order().ToList();
         Assert.Equal(3, expected.Count);
@@ -125,13 +160,14 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
         Assert.Equal(File.ReadAllText(Path.Combine(fromBuild, "summary.csv")), File.ReadAllText(Path.Combine(fromTool, "summary.csv")));
     }
 
-    /// <summary>The C# block of the README's section on .NET programs, as it stands.</summary>
-    private static string ReadmeExample()
+    /// <summary>The C# blocks of the README's section on .NET programs, as it stands: Malunet.Runtime's, then Malunet's.</summary>
+    private static IReadOnlyList<string> ReadmeExamples()
     {
         var readme = File.ReadAllText(Path.Combine(SharedData.Repository, "README.md"));
-        var section = readme[readme.IndexOf("## From a .NET program", StringComparison.Ordinal)..];
-        var block = Regex.Match(section, "```csharp\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(block.Success, "the README has no C# example in its section on .NET programs");
-        return block.Groups[1].Value;
+        var start = readme.IndexOf("## From a .NET program", StringComparison.Ordinal);
+        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var blocks = Regex.Matches(readme[start..end], "```csharp\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
+        Assert.True(blocks.Count == 2, $"the README's section on .NET programs has {blocks.Count} C# examples, not 2");
+        return blocks;
     }
 }
