@@ -68,6 +68,7 @@ public static class EvaluateCommand
             var (samples, what) = Select(scan, r.GetValue(split), part);
             samples = sh.Select(samples.OrderBy(x => x.Id, StringComparer.Ordinal).ToList(), r.GetValue(batch));
             if (sh.Count > 1) Console.Error.WriteLine($"shard {sh}: {samples.Count} image(s) of {what}");
+            WarnSeenInTraining(TrainingImages.Of(r.GetValue(weights), r.GetValue(model.TrainedOn)!), samples);
 
             bool original = !r.GetValue(noOriginal);
             return Task.FromResult(engine.Classes > 1
@@ -75,6 +76,18 @@ public static class EvaluateCommand
                 : EvaluateBinary(engine, samples, r.GetValue(batch), th, original, r.GetValue(json), r.GetValue(output), cancel));
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Says when the weights have seen some of the images in training (their scores are then optimistic): the bundled
+    /// ISIC 2017 weights on ISIC 2018 images, say, or a run's checkpoint on its own training part.
+    /// </summary>
+    private static void WarnSeenInTraining(TrainingImages? seen, IReadOnlyList<Sample> samples)
+    {
+        int n = seen == null ? 0 : samples.Count(s => seen.Contains(s.Id));
+        if (n > 0)
+            Console.Error.WriteLine($"malunet: warning: {n} of the {samples.Count} images are in the training data of these weights ({seen!.Source}): " +
+                                    "their scores are optimistic; a --split whose test part leaves them out scores only unseen images");
     }
 
     /// <summary>The paper's metrics and the per-image scores, streamed (<see cref="DatasetEvaluation"/>).</summary>

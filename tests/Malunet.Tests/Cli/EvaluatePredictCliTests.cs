@@ -33,6 +33,31 @@ public class EvaluatePredictCliTests : TempFolderTest
     }
 
     [Fact]
+    public void Evaluate_warns_when_the_weights_have_seen_images_in_training()
+    {
+        // Five ISIC 2018 test images: three were ISIC 2017 training images, two were not.
+        var isic2018 = Path.Combine(SharedData.Root, "data", "isic2018");
+        var paper = DataSplit.Load(Path.Combine(isic2018, "splits", "malunet_7to3_seed42.json"));
+        var seenBy2017 = Malunet.Evaluation.TrainingImages.Of(null, "isic2017")!;
+        var five = paper.Test.Where(seenBy2017.Contains).Take(3).Concat(paper.Test.Where(id => !seenBy2017.Contains(id)).Take(2)).ToList();
+        var split = Path.Combine(dir, "five.json");
+        new DataSplit(paper.Train, [], five, "five ISIC 2018 test images").Save(split);
+
+        var with2017 = CliRunner.Run("evaluate", "--trained-on", "isic2017", "--data", isic2018, "--split", split, "--no-original-resolution", "--json");
+        Assert.True(with2017.ExitCode == 0, with2017.Stderr);
+        Assert.Contains("warning: 3 of the 5 images are in the training data of these weights (the training part of the ISIC 2017 paper split", with2017.Stderr);
+        var with2018 = CliRunner.Run("evaluate", "--trained-on", "isic2018", "--data", isic2018, "--split", split, "--no-original-resolution", "--json");
+        Assert.True(with2018.ExitCode == 0, with2018.Stderr);
+        Assert.DoesNotContain("training data of these weights", with2018.Stderr);
+        // Images of their own training part, on purpose: said too.
+        var ownSplit = Path.Combine(dir, "own.json");
+        new DataSplit(paper.Train.Skip(3).ToList(), [], paper.Train.Take(3).ToList(), "three ISIC 2018 training images").Save(ownSplit);
+        var own = CliRunner.Run("evaluate", "--trained-on", "isic2018", "--data", isic2018, "--split", ownSplit, "--no-original-resolution", "--json");
+        Assert.True(own.ExitCode == 0, own.Stderr);
+        Assert.Contains("warning: 3 of the 3 images are in the training data of these weights (the training part of the ISIC 2018 paper split", own.Stderr);
+    }
+
+    [Fact]
     public void Predict_writes_masks_at_original_size_for_full_resolution_images_and_a_summary()
     {
         var outDir = Path.Combine(dir, "pred");

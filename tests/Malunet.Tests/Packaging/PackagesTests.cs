@@ -23,7 +23,7 @@ public class PackagesTests(PackedPackages packages) : IClassFixture<PackedPackag
         var entries = packages.Entries("Malunet.Runtime");
         foreach (var expected in new[] { "lib/net10.0/Malunet.Runtime.dll", "lib/net10.0/Malunet.Runtime.xml", "README.md",
                                          "weights/malunet-isic2017.onnx", "weights/known-answers.safetensors",
-                                         "weights/malunet-isic2017.card.json", "buildTransitive/Malunet.Runtime.targets" })
+                                         "weights/malunet-isic2017.card.json", "weights/isic2017.split.json", "buildTransitive/Malunet.Runtime.targets" })
             Assert.Contains(expected, entries);
         var nuspec = packages.Nuspec("Malunet.Runtime");
         XNamespace ns = nuspec.Root!.Name.Namespace;
