@@ -115,7 +115,7 @@ public static class ServeCommand
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    /// <summary>What <c>GET /api/model</c> reports: architecture, counts, weights file and, for the bundled weights, the model card.</summary>
+    /// <summary>What <c>GET /api/model</c> reports: architecture, counts, weights file and, for the bundled weights, the model card and its one-line summary.</summary>
     public static JsonObject Describe(SegmentationModel net, string weightsPath)
     {
         var counts = ModelComplexity.Measure(net, net.InputSize, net.Options.InputChannels);
@@ -138,6 +138,8 @@ public static class ServeCommand
                 .Select(c => { var (r, g, b) = MaskOutputs.ClassColour(c); return (JsonNode)$"#{r:x2}{g:x2}{b:x2}"; }).ToArray()),
             ["bundled"] = isBundled,
             ["card"] = isBundled ? BundledWeights.Card(net.Options.Model, dataset!) : null,
+            // The page's line about the weights, written here so that every data set's card reads the same.
+            ["trained_on"] = isBundled ? BundledWeights.Summary(net.Options.Model, dataset!) : null,
         };
     }
 }

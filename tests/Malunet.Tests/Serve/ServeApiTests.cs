@@ -7,6 +7,7 @@ using Malunet.Data;
 using Malunet.Interop;
 using Malunet.Inference;
 using Malunet.Models;
+using Malunet.Tests.Models;
 
 namespace Malunet.Tests.Serve;
 
@@ -43,6 +44,20 @@ public class ServeApiTests(ServerFixture server) : IClassFixture<ServerFixture>
         Assert.Equal(counts.Macs, model["macs"]!.GetValue<long>());
         Assert.True(model["bundled"]!.GetValue<bool>());
         Assert.Equal(BundledWeights.Card()!["test_650"]!["miou"]!.GetValue<double>(), model["card"]!["test_650"]!["miou"]!.GetValue<double>());
+    }
+
+    /// <summary>Every bundled (model, data set) pair: the page's line names the data set and the card's own test score.</summary>
+    [Theory]
+    [MemberData(nameof(BundledWeightsTests.Bundled), MemberType = typeof(BundledWeightsTests))]
+    public void The_model_description_of_bundled_weights_names_their_data_set_and_test_score(string model, string dataset)
+    {
+        var weights = BundledWeights.Find(model, dataset)!;
+        using var net = ModelCheckpoint.Load(weights);
+        var described = Malunet.Cli.Commands.ServeCommand.Describe(net, weights);
+        var (images, scores) = BundledWeights.PaperSplitTest(BundledWeights.Card(model, dataset)!)!.Value;
+        Assert.Equal($"trained on {BundledWeights.DatasetTitle(dataset)}, test mIoU {scores["miou"]!.GetValue<double>().ToString("F4", System.Globalization.CultureInfo.InvariantCulture)} on the paper's {images}-image split",
+                     described["trained_on"]!.GetValue<string>());
+        Assert.Null(Malunet.Cli.Commands.ServeCommand.Describe(net, Path.Combine(Path.GetTempPath(), "elsewhere.safetensors"))["trained_on"]);
     }
 
     [Fact]

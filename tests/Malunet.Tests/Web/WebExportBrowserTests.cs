@@ -43,6 +43,7 @@ public class WebExportBrowserTests(ServerFixture server) : TempFolderTest, IClas
 
         await page.GotoAsync(statics.BaseUrl + "/");
         await Assertions.Expect(page.Locator("#model")).ToContainTextAsync("M parameters");
+        await Assertions.Expect(page.Locator("#model")).ToContainTextAsync(Malunet.Models.BundledWeights.Summary());
         await Assertions.Expect(page.Locator("#modes")).ToBeHiddenAsync(); // no server: the browser mode only
         await Assertions.Expect(page.Locator("#privacy")).ToContainTextAsync("never leave this computer");
 
