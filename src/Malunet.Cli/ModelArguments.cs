@@ -24,6 +24,9 @@ public sealed class ModelArguments
 
     public Option<string> TrainedOn { get; } = CreateTrainedOn();
 
+    /// <summary>The end of every --weights description: what runs without it.</summary>
+    public const string BundledDefault = " (default: the bundled weights of --model trained on --trained-on)";
+
     private static Option<string> CreateTrainedOn()
     {
         var option = new Option<string>("--trained-on")
@@ -83,7 +86,7 @@ public sealed class ModelArguments
     }
 
     /// <summary>
-    /// The given --weights, or (said on stderr) the bundled ISIC 2017 weights of the --model asked for when it is omitted.
+    /// The given --weights, or (said on stderr) the bundled weights of the --model and --trained-on asked for when it is omitted.
     /// </summary>
     public string WeightsOrBundled(ParseResult r, string? given)
     {

@@ -18,7 +18,7 @@ public static class EvaluateCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string?>("--weights") { Description = "Weights: ours, an official .pth (then with the model options), or a train --folds folder (its folds' ensemble) (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string?>("--weights") { Description = "Weights: ours, an official .pth (then with the model options), or a train --folds folder (its folds' ensemble)" + ModelArguments.BundledDefault };
         var data = new Option<string?>("--data") { Description = "Dataset folder, at or above the folder of a known layout (as for train)" };
         var split = new Option<string?>("--split") { Description = "JSON split file; with it --subset names its part" };
         var subset = new Option<string?>("--subset") { Description = "test, val, train or all: the split's part, or without --split the folder's own (default: test where there is one, else the whole folder)" };

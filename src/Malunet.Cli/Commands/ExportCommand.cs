@@ -12,7 +12,7 @@ public static class ExportCommand
     public static Command Create()
     {
         var model = new ModelArguments();
-        var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string>("--weights") { Description = "Weights to convert: ours or an official .pth" + ModelArguments.BundledDefault };
         var format = new Option<string>("--format")
         {
             Description = "onnx (graph with weights, opset 17), web (a static site that segments in the browser: --output is a folder), pth (PyTorch state_dict for torch.load), safetensors (plain state_dict), or malunet (our checkpoint with options)",

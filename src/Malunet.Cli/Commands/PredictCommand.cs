@@ -22,7 +22,7 @@ public static class PredictCommand
     {
         var model = new ModelArguments();
         var device = new DeviceArguments();
-        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint, an official PyTorch .pth, or a train --folds folder (its folds' ensemble) (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint, an official PyTorch .pth, or a train --folds folder (its folds' ensemble)" + ModelArguments.BundledDefault };
         var input = new Option<string>("--input") { Description = "An image (JPEG, PNG, BMP, WebP), a folder of images, or a .npy tensor", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder for images; the output .npy for a .npy input", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };

@@ -16,7 +16,7 @@ public static class ServeCommand
         var model = new ModelArguments();
         var device = new DeviceArguments();
         var defaults = new ServeOptions();
-        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth (default: the bundled ISIC 2017 weights)" };
+        var weights = new Option<string?>("--weights") { Description = "Weights: our .safetensors checkpoint or an official PyTorch .pth" + ModelArguments.BundledDefault };
         var urls = new Option<string>("--urls") { Description = "Address to listen on (loopback by default; use http://0.0.0.0:PORT to expose it)", DefaultValueFactory = _ => defaults.Urls };
         var maxUpload = new Option<double>("--max-upload-mb") { Description = "Largest accepted image file in MB", DefaultValueFactory = _ => defaults.MaxUploadBytes / (1024.0 * 1024) };
         var maxPixels = PixelLimitOption.Create();
