@@ -34,7 +34,7 @@ public static class Preprocessing
     }
 
     /// <summary>A cached mask (bytes) as a training target: 0..1 for a binary mask, the class index for a class-index mask.</summary>
-    internal static void MaskToTarget(CachedSample sample, Span<float> target)
+    public static void MaskToTarget(CachedSample sample, Span<float> target)
     {
         var m = sample.Mask ?? throw new InvalidDataException($"{sample.Id}: no mask");
         if (sample.MaskHoldsClassIndices) for (int i = 0; i < target.Length; i++) target[i] = m[i];

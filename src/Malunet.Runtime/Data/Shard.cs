@@ -7,7 +7,7 @@ namespace Malunet.Data;
 /// batches, because a network's float output can depend on the batch it ran in by the last bit: so every image runs
 /// in the same batch as in one plain run, and the shards' outputs equal that run's byte for byte.
 /// </summary>
-public sealed record Shard(int Index, int Count)
+internal sealed record Shard(int Index, int Count)
 {
     /// <summary>The whole list as one shard (0/1).</summary>
     public static readonly Shard Whole = new(0, 1);

@@ -9,7 +9,7 @@ namespace Malunet.Data;
 /// <see cref="InvalidDataException"/> naming the file and libtiff's reason; the pixel limit is checked from the
 /// header before any pixel is allocated.
 /// </summary>
-public static class TiffDecoder
+internal static class TiffDecoder
 {
     /// <summary>Whether the bytes start as a TIFF file (little or big endian; classic or BigTIFF).</summary>
     public static bool IsTiff(ReadOnlySpan<byte> head) =>

@@ -8,7 +8,7 @@ namespace Malunet.Evaluation;
 /// with a background 4-neighbour, or on the image's edge. Masks are bytes, 0 for background and one non-zero value
 /// for foreground (0/255 masks and 0/1 bools alike: the test is a bitwise AND).
 /// </summary>
-public static class MaskBoundary
+internal static class MaskBoundary
 {
     /// <summary>Row <paramref name="y"/>'s boundary pixels: non-zero in <paramref name="edges"/>, a vector at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,13 +7,13 @@ using Malunet.Interop;
 namespace Malunet.Inference;
 
 /// <summary>What <see cref="FolderPrediction"/> writes for each image besides its mask.</summary>
-public sealed record PredictionOutputs(bool Overlay = true, string OverlayFormat = "jpg", bool Probabilities = false);
+internal sealed record PredictionOutputs(bool Overlay = true, string OverlayFormat = "jpg", bool Probabilities = false);
 
 /// <summary>
 /// How a run over a folder ended: images written now, found finished, and failed (named in <c>Failures</c>); and the
 /// time each stage took, summed over the threads that ran it (decode, network, resize back, encode).
 /// </summary>
-public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyList<DataProblem> Failures, bool SummaryWritten,
+internal sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyList<DataProblem> Failures, bool SummaryWritten,
                                             IReadOnlyDictionary<string, TimeSpan> StageTimes);
 
 /// <summary>
@@ -27,7 +27,7 @@ public sealed record FolderPredictionResult(int Written, int Skipped, IReadOnlyL
 /// finished, so a killed or pre-empted shard redoes only the batches with something missing, and whichever shard sees
 /// every image finished writes summary.csv, the same as one plain run's.
 /// </summary>
-public static class FolderPrediction
+internal static class FolderPrediction
 {
     /// <summary>summary.csv's header for one class.</summary>
     public const string SummaryHeader = "file,id,width,height,lesion_pixels,lesion_fraction";

@@ -7,7 +7,7 @@ namespace Malunet.Inference;
 /// to the network size, applies the official preprocessing, runs the network in batches (optionally averaging over
 /// flips, <c>tta</c>) and returns probability maps that callers resize back to each image's original size.
 /// </summary>
-public sealed class ImagePredictor
+internal sealed class ImagePredictor
 {
     private readonly IInferenceEngine engine;
     /// <summary>The network's square input size: images are resized to it.</summary>

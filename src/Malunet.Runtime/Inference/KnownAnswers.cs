@@ -142,7 +142,7 @@ public static class KnownAnswers
     /// <see cref="KnownAnswerException"/> whose message ends with <paramref name="engineState"/> (what of the engine's
     /// set-up matters, e.g. oneDNN's ISA cap).
     /// </summary>
-    internal static void Ensure(string key, Func<KnownAnswerResult[]> run, string? engineState = null)
+    public static void Ensure(string key, Func<KnownAnswerResult[]> run, string? engineState = null)
     {
         lock (gate)
         {
@@ -175,7 +175,11 @@ public static class KnownAnswers
         return max;
     }
 
-    internal static KnownAnswerResult Measure(string engine, string model, int size, Func<float[], long[], float[]> forward)
+    /// <summary>
+    /// Runs <paramref name="forward"/> (an engine's forward pass on an N x 3 x S x S batch) on the known-answer images of
+    /// <paramref name="model"/> at <paramref name="size"/> and compares its output with the stored answers.
+    /// </summary>
+    public static KnownAnswerResult Measure(string engine, string model, int size, Func<float[], long[], float[]> forward)
     {
         var clock = Stopwatch.StartNew();
         var output = forward(Input(size), InputShape(size));

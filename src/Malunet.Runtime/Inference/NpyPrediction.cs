@@ -8,7 +8,7 @@ namespace Malunet.Inference;
 /// written as it comes, so neither file is held in memory and the disk works beside the network. Nothing here
 /// needs libtorch, so ONNX Runtime on an exported model runs without loading it.
 /// </summary>
-public static class NpyPrediction
+internal static class NpyPrediction
 {
     /// <summary>Writes <paramref name="outPath"/> (atomically) and returns its shape.</summary>
     public static long[] Run(IInferenceEngine engine, string inPath, string outPath, int batchSize)

@@ -4,7 +4,7 @@ using System.Diagnostics;
 namespace Malunet.Inference;
 
 /// <summary>Time spent in each named stage of a pipeline, summed over the threads that ran it.</summary>
-public sealed class StageClock(params string[] stages)
+internal sealed class StageClock(params string[] stages)
 {
     private readonly ConcurrentDictionary<string, long> ticks = new(stages.Select(s => KeyValuePair.Create(s, 0L)));
 

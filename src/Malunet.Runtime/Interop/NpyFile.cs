@@ -120,7 +120,8 @@ public static partial class NpyFile
         }
     }
 
-    internal static void ReadExactly(FileStream file, long offset, Span<byte> bytes)
+    /// <summary>Reads exactly <paramref name="bytes"/>.Length bytes at <paramref name="offset"/>; a short file is an error naming it.</summary>
+    public static void ReadExactly(FileStream file, long offset, Span<byte> bytes)
     {
         int read = 0;
         while (read < bytes.Length)

@@ -9,7 +9,7 @@ namespace Malunet.Interop;
 /// way. Written from the PNG specification (ISO/IEC 15948): chunks, one zlib stream over the IDAT chunks, and the five
 /// per-row filters.
 /// </summary>
-public static class PngIndices
+internal static class PngIndices
 {
     private static readonly byte[] Signature = { 137, 80, 78, 71, 13, 10, 26, 10 };
 

@@ -34,9 +34,11 @@ public static class SafetensorsFile
             ? (e.Shape, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(e.Data.Span).ToArray())
             : throw new InvalidDataException($"{path}: {e.Name} is {e.DType}, not F32"));
 
-    internal readonly record struct Entry(string Name, string DType, long[] Shape, ReadOnlyMemory<byte> Data);
+    /// <summary>One tensor of a file: its name, dtype as the format writes it ("F32"...), shape and raw little-endian bytes.</summary>
+    public readonly record struct Entry(string Name, string DType, long[] Shape, ReadOnlyMemory<byte> Data);
 
-    internal static (List<Entry> Entries, Dictionary<string, string> Metadata) ReadEntries(string path)
+    /// <summary>Every tensor of a file, in header order, and its <c>__metadata__</c>; a damaged file is an error naming it.</summary>
+    public static (List<Entry> Entries, Dictionary<string, string> Metadata) ReadEntries(string path)
     {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 8) throw new InvalidDataException($"{path}: too short for a safetensors file");

@@ -6,7 +6,7 @@ namespace Malunet.Native;
 /// The processor's name and the vector instruction sets that decide which kernels libtorch and ONNX Runtime run
 /// (SSE4.1 up to AVX-512 and AMX), for the known-answer check's refusal and <c>malunet doctor</c>.
 /// </summary>
-public static class CpuFeatures
+internal static class CpuFeatures
 {
     private static readonly Lazy<(string Model, string[] Flags)> info = new(Read);
 

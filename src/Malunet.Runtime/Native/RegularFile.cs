@@ -7,7 +7,7 @@ namespace Malunet.Native;
 /// socket in an input folder must be refused unread, and .NET reports devices as ordinary files. Linux x64 and arm64
 /// ask libc's <c>stat</c>; elsewhere every existing file counts as regular.
 /// </summary>
-public static class RegularFile
+internal static class RegularFile
 {
     private const uint TypeMask = 0xF000, Regular = 0x8000; // S_IFMT, S_IFREG
 

@@ -9,7 +9,7 @@ namespace Malunet.Native;
 /// <c>MALUNET_TURBOJPEG=0</c>), and callers then use Skia. Both run libjpeg-turbo's accurate integer IDCT with smooth
 /// chroma upsampling, so they give the same pixels (tested).
 /// </summary>
-public static class TurboJpeg
+internal static class TurboJpeg
 {
     private const string Lib = "libturbojpeg.so.0";
 
