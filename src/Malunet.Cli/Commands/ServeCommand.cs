@@ -119,8 +119,7 @@ public static class ServeCommand
     public static JsonObject Describe(SegmentationModel net, string weightsPath)
     {
         var counts = ModelComplexity.Measure(net, net.InputSize, net.Options.InputChannels);
-        var dataset = BundledWeights.Datasets.FirstOrDefault(d =>
-            BundledWeights.Find(net.Options.Model, d) is { } bundled && Path.GetFullPath(bundled) == Path.GetFullPath(weightsPath));
+        var dataset = BundledWeights.DatasetOf(weightsPath);
         bool isBundled = dataset != null;
         return new JsonObject
         {

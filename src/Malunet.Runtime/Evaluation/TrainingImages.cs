@@ -40,14 +40,7 @@ public sealed class TrainingImages
     {
         if (string.IsNullOrEmpty(weights)) return Bundled(dataset);
         var full = Path.GetFullPath(Path.TrimEndingDirectorySeparator(weights));
-        foreach (var d in BundledWeights.Datasets)
-        {
-            // A bundled file named by its path: weights/<model>-<dataset>.safetensors or .onnx.
-            var name = Path.GetFileName(full);
-            if ((name.EndsWith($"-{d}.safetensors", StringComparison.Ordinal) || name.EndsWith($"-{d}.onnx", StringComparison.Ordinal))
-                && BundledWeights.Locate(name) is { } located && Path.GetFullPath(located) == full)
-                return Bundled(d);
-        }
+        if (BundledWeights.DatasetOf(full) is { } bundledDataset) return Bundled(bundledDataset);
         if (Directory.Exists(full))
         {
             var folds = Directory.GetDirectories(full, "fold_*").Select(f => Path.Combine(f, "split.json")).Where(File.Exists).Order(StringComparer.Ordinal).ToList();

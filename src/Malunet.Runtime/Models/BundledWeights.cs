@@ -37,6 +37,18 @@ public static class BundledWeights
     /// </summary>
     public static string? FindOnnx(string model = DefaultModel, string dataset = DefaultDataset) => Locate($"{model}-{Checked(dataset)}.onnx");
 
+    /// <summary>
+    /// The data set of the bundled weights file at <paramref name="path"/> (a <c>.safetensors</c> checkpoint or its
+    /// <c>.onnx</c> export in this installation's weights folder), or null if the path is not one of them.
+    /// </summary>
+    public static string? DatasetOf(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var name = Path.GetFileName(full);
+        return Datasets.FirstOrDefault(d => (name.EndsWith($"-{d}.safetensors", StringComparison.Ordinal) || name.EndsWith($"-{d}.onnx", StringComparison.Ordinal))
+                                            && Locate(name) is { } bundled && Path.GetFullPath(bundled) == full);
+    }
+
     /// <summary>The machine-readable model card (data, recipe, metrics) of the weights, or null.</summary>
     public static JsonObject? Card(string model = DefaultModel, string dataset = DefaultDataset)
     {
