@@ -37,7 +37,11 @@ public static class SharedData
     public static string Repository => FindRepo();
 
     public static string Fixture(string file) => Path.Combine(Root, "fixtures", "malunet-official", "seed0_default", file);
-    public static string Isic2017 => Path.Combine(Root, "data", "isic2017");
+    public static string Isic2017 => Dataset("isic2017");
+    /// <summary>A data set folder of ../shared/data (isic2017, isic2018, ...).</summary>
+    public static string Dataset(string name) => Path.Combine(Root, "data", name);
+    /// <summary>The paper's 7:3 split file of a data set in ../shared/data.</summary>
+    public static string PaperSplit(string dataset) => Path.Combine(Dataset(dataset), "splits", "malunet_7to3_seed42.json");
 
     public static Dictionary<string, Tensor> ReadGroup(string stem) =>
         RawTensorFile.Read(Fixture(stem + ".json")).ToDictionary(t => t.Name, t => t.Value);

@@ -14,7 +14,7 @@ public class AblateCliTests : TempFolderTest
     public void Ablate_trains_each_model_and_writes_table_csv_and_pareto_then_reuses_finished_runs()
     {
         var outDir = Path.Combine(dir, "ablation");
-        string[] args = { "ablate", "--data", SharedData.Isic2017, "--split", Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"),
+        string[] args = { "ablate", "--data", SharedData.Isic2017, "--split", SharedData.PaperSplit("isic2017"),
                           "--models", "basicunet,bu-sab", "--epochs", "1", "--limit", "16", "--batch-size", "4", "--out", outDir };
         var r = CliRunner.Run(args);
         Assert.True(r.ExitCode == 0, r.Stderr);

@@ -14,7 +14,7 @@ public class ArchitectureVerbsCliTests : TempFolderTest
     {
         var run = Path.Combine(dir, "run");
         var train = CliRunner.Run("train", "--model", "egeunet", "--data", SharedData.Isic2017,
-                                  "--split", Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"),
+                                  "--split", SharedData.PaperSplit("isic2017"),
                                   "--epochs", "1", "--limit", "16", "--batch-size", "4", "--image-size", "128", "--out", run);
         Assert.True(train.ExitCode == 0, train.Stderr);
         var weights = Path.Combine(run, "checkpoints", "best.safetensors");

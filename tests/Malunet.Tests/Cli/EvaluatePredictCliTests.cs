@@ -36,8 +36,8 @@ public class EvaluatePredictCliTests : TempFolderTest
     public void Evaluate_warns_when_the_weights_have_seen_images_in_training()
     {
         // Five ISIC 2018 test images: three were ISIC 2017 training images, two were not.
-        var isic2018 = Path.Combine(SharedData.Root, "data", "isic2018");
-        var paper = DataSplit.Load(Path.Combine(isic2018, "splits", "malunet_7to3_seed42.json"));
+        var isic2018 = SharedData.Dataset("isic2018");
+        var paper = DataSplit.Load(SharedData.PaperSplit("isic2018"));
         var seenBy2017 = Malunet.Evaluation.TrainingImages.Of(null, "isic2017")!;
         var five = paper.Test.Where(seenBy2017.Contains).Take(3).Concat(paper.Test.Where(id => !seenBy2017.Contains(id)).Take(2)).ToList();
         var split = Path.Combine(dir, "five.json");

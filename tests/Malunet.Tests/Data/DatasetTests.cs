@@ -22,7 +22,7 @@ public class DatasetTests : TempFolderTest
     public void Python_compatible_split_reproduces_the_papers_split_file()
     {
         var scan = DatasetScanner.Scan(SharedData.Isic2017);
-        var file = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
+        var file = DataSplit.Load(SharedData.PaperSplit("isic2017"));
         // The paper cuts 2150 shuffled ids at 1500 (not int(0.7·2150) = 1505).
         var made = DataSplit.Make(scan.InSubset("train", "val").Select(s => s.Id), 1500, 42);
         Assert.Equal(1500, made.Train.Count);
@@ -45,7 +45,7 @@ public class DatasetTests : TempFolderTest
     [Fact]
     public void Validation_hold_out_is_deterministic_and_disjoint()
     {
-        var file = DataSplit.Load(Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"));
+        var file = DataSplit.Load(SharedData.PaperSplit("isic2017"));
         var a = file.WithValidation(0.1, 42);
         var b = file.WithValidation(0.1, 42);
         Assert.Equal(150, a.Val.Count);

@@ -9,7 +9,7 @@ public class TrainingImagesTests : TempFolderTest
 {
     /// <summary>The paper's split of a data set in ../shared.</summary>
     private static DataSplit PaperSplit(string dataset) =>
-        DataSplit.Load(Path.Combine(SharedData.Root, "data", dataset, "splits", "malunet_7to3_seed42.json"));
+        DataSplit.Load(SharedData.PaperSplit(dataset));
 
     [Theory]
     [InlineData("isic2017", 1500)]

@@ -59,8 +59,8 @@ public class BundledWeightsTests
     private static readonly Dictionary<string, Lazy<IReadOnlyList<CachedSample>>> TestImages =
         BundledWeights.Datasets.ToDictionary(d => d, d => new Lazy<IReadOnlyList<CachedSample>>(() =>
         {
-            var root = Path.Combine(SharedData.Root, "data", d);
-            var split = DataSplit.Load(Path.Combine(root, "splits", "malunet_7to3_seed42.json"));
+            var root = SharedData.Dataset(d);
+            var split = DataSplit.Load(SharedData.PaperSplit(d));
             var byId = DatasetScanner.Scan(root).Samples.ToDictionary(s => s.Id);
             var cached = ImageCache.Load(split.Test.Select(id => byId[id]).ToList(), 256, null, out var problems);
             Assert.DoesNotContain(problems, p => p.Fatal);

@@ -55,7 +55,7 @@ public class FineTuningTests : TempFolderTest
         TrainingConfig Config(string? init) => new()
         {
             Data = SharedData.Isic2017,
-            Split = Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"),
+            Split = SharedData.PaperSplit("isic2017"),
             Epochs = 1, BatchSize = 4, Limit = 16, CacheDir = Path.Combine(dir, "cache"), Panels = 1, Init = init,
         };
         var scratch = new RecordingReporter();

@@ -29,7 +29,7 @@ public class TrainerTests : TempFolderTest
     private TrainingConfig Config(int epochs) => new()
     {
         Data = SharedData.Isic2017,
-        Split = Path.Combine(SharedData.Isic2017, "splits", "malunet_7to3_seed42.json"),
+        Split = SharedData.PaperSplit("isic2017"),
         Epochs = epochs, BatchSize = 4, Limit = 16, ImageSize = 64, CacheDir = Path.Combine(dir, "cache"), Panels = 2,
     };
 
